@@ -1,0 +1,165 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_CONFIG_FILE, loadConfig, type OrmaiConfig } from '../config.js';
+import { openRuntime, runtimeOptionsFromConfig } from '../runtime.js';
+import { resolveJwtSecret, signToken } from '../server/auth.js';
+import { createGateway } from '../server/gateway.js';
+import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from '../server/http-server.js';
+import { createLogger } from '../server/logger.js';
+
+const print = (line = '') => process.stdout.write(`${line}\n`);
+
+const parsePort = (value: string) => {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  }
+  return port;
+};
+
+function describeDatabase(config: OrmaiConfig) {
+  const options = runtimeOptionsFromConfig(config);
+  return options.databaseUrl
+    ? 'PostgreSQL (DATABASE_URL)'
+    : `the embedded database (${options.dataDir})`;
+}
+
+const program = new Command('ormai')
+  .description('A policy-enforcing GraphQL and MCP gateway to your database')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('serve GraphQL at /graphql (GraphiQL in a browser) and /healthz')
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .option('-p, --port <port>', `port (env PORT; default ${DEFAULT_PORT})`, parsePort)
+  .option('-H, --host <host>', `host (env HOST; default ${DEFAULT_HOST})`)
+  .action(async (opts: { config: string; port?: number; host?: string }) => {
+    const config = await loadConfig(opts.config);
+    const logger = createLogger();
+    const { secret, generated } =
+      config.auth?.jwtSecret && !process.env.ORMAI_JWT_SECRET
+        ? { secret: config.auth.jwtSecret, generated: false }
+        : resolveJwtSecret();
+    print(`ormai: opening ${describeDatabase(config)}…`);
+    const runtime = await openRuntime(config.app, {
+      ...runtimeOptionsFromConfig(config),
+      log: print,
+    });
+    const gateway = createGateway({
+      runtime,
+      jwtSecret: secret,
+      logger,
+      ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
+      ...(config.auth?.resolvePrincipal ? { resolvePrincipal: config.auth.resolvePrincipal } : {}),
+      ...(config.naming ? { naming: config.naming } : {}),
+    });
+    const envPort = process.env.PORT ? parsePort(process.env.PORT) : undefined;
+    const running = await startHttpServer({
+      gateway,
+      runtime,
+      logger,
+      port: opts.port ?? envPort ?? config.server?.port ?? DEFAULT_PORT,
+      host: opts.host ?? process.env.HOST ?? config.server?.host ?? DEFAULT_HOST,
+    });
+
+    print(`ormai: serving ${config.app.name}`);
+    print(`  GraphQL + GraphiQL  ${running.url}/graphql`);
+    print(`  health              ${running.url}/healthz`);
+    const principals = config.app.devPrincipals ?? [];
+    if (principals.length > 0) {
+      print();
+      print(
+        generated
+          ? 'Dev tokens (ORMAI_JWT_SECRET is unset, so a random secret signs them; they last until restart):'
+          : 'Dev tokens (signed with ORMAI_JWT_SECRET, valid 12h):',
+      );
+      for (const principal of principals) {
+        const token = await signToken(principal, { secret });
+        print(
+          `  tenant ${principal.tenantId} ${principal.roles.join(',').padEnd(8)} sub ${principal.sub.padEnd(3)} ${token}`,
+        );
+      }
+      print();
+      print('In GraphiQL, open Headers and paste: { "Authorization": "Bearer <token>" }');
+    }
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      await running.close();
+      await runtime.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('seed')
+  .description('migrate the configured database and load the example data (when empty)')
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .option('--reset', 'delete the example data first, then seed again')
+  .action(async (opts: { config: string; reset?: boolean }) => {
+    const config = await loadConfig(opts.config);
+    const seed = config.app.seed;
+    if (!seed) throw new Error(`the app ${config.app.name} has no seed`);
+    print(`ormai: opening ${describeDatabase(config)}…`);
+    const runtime = await openRuntime(config.app, {
+      ...runtimeOptionsFromConfig(config),
+      seedIfEmpty: false,
+    });
+    try {
+      for (const name of runtime.migrations.applied) print(`migration applied: ${name}`);
+      if (opts.reset) {
+        await seed.reset(runtime.db.sql);
+        print('example data deleted');
+      }
+      if (await seed.isSeeded(runtime.db.sql)) {
+        print('already seeded; pass --reset to start over');
+      } else {
+        const summary = await seed.run(runtime.db.sql, { log: print });
+        print(`seeded: ${JSON.stringify(summary)}`);
+      }
+    } finally {
+      await runtime.close();
+    }
+  });
+
+program
+  .command('token')
+  .description('print a JWT signed with ORMAI_JWT_SECRET')
+  .requiredOption('--sub <id>', 'the user id (sub claim)')
+  .option('--tenant <id>', 'the tenant id claim')
+  .option('--roles <roles>', 'comma-separated roles', 'agent')
+  .option('--expires <span>', 'lifetime, e.g. 12h or 7d', '12h')
+  .action(async (opts: { sub: string; tenant?: string; roles: string; expires: string }) => {
+    const secret = process.env.ORMAI_JWT_SECRET;
+    if (!secret) {
+      throw new Error(
+        'set ORMAI_JWT_SECRET to the secret the server uses (tokens are signed with it)',
+      );
+    }
+    const tenant =
+      opts.tenant === undefined
+        ? null
+        : /^\d+$/.test(opts.tenant)
+          ? Number(opts.tenant)
+          : opts.tenant;
+    const roles = opts.roles
+      .split(',')
+      .map((role) => role.trim())
+      .filter(Boolean);
+    print(
+      await signToken(
+        { sub: opts.sub, tenantId: tenant, roles, expiresIn: opts.expires },
+        { secret },
+      ),
+    );
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`ormai: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

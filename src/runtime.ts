@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import type { OrmaiApp, PrismaLifecycle } from './app.js';
+import type { OrmaiConfig } from './config.js';
+import { type Database, openDatabase } from './db/database.js';
+import { type MigrateResult, migrate, readMigrations } from './db/migrate.js';
+import { type CompiledPolicy, compilePolicy } from './policy/compile-policy.js';
+import type { PrismaClientLike } from './schema/context.js';
+
+export interface RuntimeOptions {
+  /** PostgreSQL URL; otherwise the embedded database in `dataDir`. */
+  databaseUrl?: string | undefined;
+  schema?: string | undefined;
+  dataDir?: string | undefined;
+  /** Seed the example data when the database has none (default true). */
+  seedIfEmpty?: boolean;
+  /** Emit Prisma query events (tests count statements with them). */
+  logQueries?: boolean;
+  log?: (line: string) => void;
+}
+
+/** An app wired to its database: migrated, seeded when empty, with its Prisma client and policy. */
+export interface Runtime {
+  app: OrmaiApp;
+  db: Database;
+  prisma: PrismaClientLike & PrismaLifecycle;
+  policy: CompiledPolicy;
+  migrations: MigrateResult;
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATA_DIR = join('.ormai', 'pgdata');
+
+export function runtimeOptionsFromConfig(config: OrmaiConfig, env = process.env): RuntimeOptions {
+  return {
+    databaseUrl: env.DATABASE_URL || config.database?.url,
+    schema: config.database?.schema,
+    dataDir: config.database?.dataDir ?? DEFAULT_DATA_DIR,
+  };
+}
+
+export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): Promise<Runtime> {
+  const compiled = compilePolicy(app.policy, app.datamodel);
+  if (!compiled.ok) throw new Error(compiled.message);
+
+  const db = options.databaseUrl
+    ? await openDatabase({ kind: 'postgres', url: options.databaseUrl, schema: options.schema })
+    : await openDatabase({ kind: 'pglite', dataDir: options.dataDir ?? DEFAULT_DATA_DIR });
+  try {
+    const migrations = await migrate(db.sql, readMigrations(app.migrationsDir));
+    let seeded = false;
+    if ((options.seedIfEmpty ?? true) && app.seed && !(await app.seed.isSeeded(db.sql))) {
+      options.log?.(`seeding the ${app.name} example data (first run)…`);
+      await app.seed.run(db.sql, { log: options.log });
+      seeded = true;
+    }
+    const prisma = app.createPrismaClient(
+      db.adapter,
+      options.logQueries ? { log: [{ emit: 'event', level: 'query' }] } : {},
+    );
+    return {
+      app,
+      db,
+      prisma,
+      policy: compiled.value,
+      migrations,
+      seeded,
+      async close() {
+        await prisma.$disconnect();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

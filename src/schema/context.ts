@@ -1,0 +1,25 @@
+import type { Principal } from '../policy/principal.js';
+
+/**
+ * The Prisma client as the schema uses it: model delegates looked up by name. Typed loosely on
+ * purpose, since the schema is built from whatever datamodel the app has.
+ */
+export type PrismaClientLike = object;
+
+export interface ModelDelegate {
+  findFirst(args: object): Promise<Record<string, unknown> | null>;
+  findMany(args: object): Promise<Record<string, unknown>[]>;
+  count(args: object): Promise<number>;
+}
+
+/** What every resolver receives. One per request, from the server or the MCP bridge alike. */
+export interface OrmaiContext {
+  principal: Principal | null;
+  prisma: PrismaClientLike;
+  traceId: string;
+}
+
+export function delegateOf(prisma: PrismaClientLike, model: string): ModelDelegate {
+  const name = model.charAt(0).toLowerCase() + model.slice(1);
+  return (prisma as Record<string, ModelDelegate>)[name]!;
+}

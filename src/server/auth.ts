@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { OrmaiError } from '../errors.js';
+import type { Principal } from '../policy/principal.js';
+
+export interface AuthOptions {
+  /** HS256 secret. */
+  secret: string;
+  /** The claim holding the tenant id (default `tenantId`). */
+  tenantClaim?: string;
+}
+
+export const DEFAULT_TENANT_CLAIM = 'tenantId';
+
+/**
+ * The JWT secret: `ORMAI_JWT_SECRET`, else (outside production) a random one for this process, so
+ * dev tokens printed at start-up work until the next restart.
+ */
+export function resolveJwtSecret(env: NodeJS.ProcessEnv = process.env): {
+  secret: string;
+  generated: boolean;
+} {
+  if (env.ORMAI_JWT_SECRET) return { secret: env.ORMAI_JWT_SECRET, generated: false };
+  if (env.NODE_ENV === 'production') {
+    throw new Error('ORMAI_JWT_SECRET is required when NODE_ENV=production');
+  }
+  return { secret: randomBytes(32).toString('hex'), generated: true };
+}
+
+const key = (secret: string) => new TextEncoder().encode(secret);
+
+const unauthenticated = (message: string, hint: string) =>
+  new OrmaiError('AUTHENTICATION_REQUIRED', message, { hints: [hint], httpStatus: 401 });
+
+/** The principal of a request's `Authorization: Bearer <JWT>` header; 401 when absent or invalid. */
+export async function principalFromAuthorization(
+  header: string | null | undefined,
+  options: AuthOptions,
+): Promise<Principal> {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) {
+    throw unauthenticated(
+      'a bearer token is required',
+      'send the header Authorization: Bearer <JWT>; `npm run ormai -- token` prints one',
+    );
+  }
+  return verifyToken(match[1]!, options);
+}
+
+export async function verifyToken(token: string, options: AuthOptions): Promise<Principal> {
+  try {
+    const { payload } = await jwtVerify(token, key(options.secret), { algorithms: ['HS256'] });
+    return principalFromClaims(payload, options.tenantClaim ?? DEFAULT_TENANT_CLAIM);
+  } catch (error) {
+    if (error instanceof OrmaiError) throw error;
+    if (error instanceof joseErrors.JWTExpired) {
+      throw unauthenticated('the token has expired', 'get a new token and retry');
+    }
+    throw unauthenticated(
+      'the token is invalid',
+      'send an HS256 JWT signed with the server secret (ORMAI_JWT_SECRET)',
+    );
+  }
+}
+
+export function principalFromClaims(
+  claims: Record<string, unknown>,
+  tenantClaim: string,
+): Principal {
+  const sub = claims.sub;
+  if (typeof sub !== 'string' || sub === '') {
+    throw unauthenticated('the token has no sub claim', 'issue tokens with a sub (user id) claim');
+  }
+  const tenant = claims[tenantClaim];
+  const roles = claims.roles;
+  return {
+    sub,
+    tenantId: typeof tenant === 'string' || typeof tenant === 'number' ? tenant : null,
+    roles: Array.isArray(roles)
+      ? roles.filter((role): role is string => typeof role === 'string')
+      : [],
+    claims,
+  };
+}
+
+export interface TokenInput {
+  sub: string;
+  tenantId?: string | number | null;
+  roles?: string[];
+  /** e.g. `12h`, `7d` (jose time span); default 12h. */
+  expiresIn?: string;
+}
+
+export async function signToken(input: TokenInput, options: AuthOptions): Promise<string> {
+  const claims: Record<string, unknown> = { roles: input.roles ?? [] };
+  if (input.tenantId !== undefined && input.tenantId !== null) {
+    claims[options.tenantClaim ?? DEFAULT_TENANT_CLAIM] = input.tenantId;
+  }
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(input.sub)
+    .setIssuedAt()
+    .setExpirationTime(input.expiresIn ?? '12h')
+    .sign(key(options.secret));
+}
