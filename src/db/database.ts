@@ -28,7 +28,7 @@ export interface Database {
 export type DatabaseOptions =
   | {
       kind: 'pglite';
-      /** A data directory, or undefined for an in-memory database. */
+      /** A data directory, or `memory://` (or undefined) for an in-memory database. */
       dataDir?: string;
       /** A tarball made by PGlite's dumpDataDir, to start from instead of an empty cluster. */
       loadDataDir?: Blob;
@@ -42,8 +42,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>) {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(options.dataDir, {
+  const inMemory = !options.dataDir || options.dataDir.startsWith('memory://');
+  if (!inMemory && options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = await PGlite.create(inMemory ? undefined : options.dataDir, {
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
   });
   type Queryable = Pick<typeof pglite, 'exec' | 'query'>;

@@ -87,8 +87,8 @@ export interface TokenInput {
   sub: string;
   tenantId?: string | number | null;
   roles?: string[];
-  /** e.g. `12h`, `7d` (jose time span); default 12h. */
-  expiresIn?: string;
+  /** A span such as `12h` or `7d`, or an epoch second; default 12h. */
+  expiresIn?: string | number;
 }
 
 export async function signToken(input: TokenInput, options: AuthOptions): Promise<string> {

@@ -1,0 +1,121 @@
+// Opens the example app on a fresh database for one test file: PGlite always, PostgreSQL too when
+// TEST_DATABASE_URL is set (each file in a schema of its own, dropped at the end).
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { saasApp } from '../../examples/saas/app.js';
+import { openDatabase } from '../../src/db/database.js';
+import type { Principal } from '../../src/policy/principal.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { signToken } from '../../src/server/auth.js';
+import { createGateway, type Gateway } from '../../src/server/gateway.js';
+import { createLogger } from '../../src/server/logger.js';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export const DATABASE_KINDS: DatabaseKind[] = process.env.TEST_DATABASE_URL
+  ? ['pglite', 'postgres']
+  : ['pglite'];
+
+export const JWT_SECRET = 'test-secret-0123456789abcdef';
+
+export interface TestApp {
+  runtime: Runtime;
+  gateway: Gateway;
+  /** SQL statements Prisma ran since the last `statements.length = 0`. */
+  statements: string[];
+  /** Raw SQL on the same database, the ground truth tests compare with. */
+  sql<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  token(principal: Partial<Principal> & { sub?: string }): Promise<string>;
+  /** POST /graphql in-process with a bearer token for the principal. */
+  graphql(
+    principal:
+      | { sub?: string; tenantId?: number | string | null; roles?: string[] }
+      | string
+      | null,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ status: number; body: GraphQLBody; headers: Headers }>;
+}
+
+export interface GraphQLBody {
+  data?: any;
+  errors?: { message: string; extensions: Record<string, any>; path?: unknown[] }[];
+}
+
+/** Registers beforeAll/afterAll for a database of `kind` and returns a handle filled in beforeAll. */
+export function useTestApp(kind: DatabaseKind): TestApp {
+  const app = {} as TestApp;
+  let dropSchema: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    let options: Parameters<typeof openRuntime>[1];
+    if (kind === 'postgres') {
+      const url = process.env.TEST_DATABASE_URL!;
+      const schema = `ormai_test_${randomBytes(5).toString('hex')}`;
+      options = { databaseUrl: url, schema, logQueries: true };
+      dropSchema = async () => {
+        const admin = await openDatabase({ kind: 'postgres', url, schema: 'public', poolSize: 1 });
+        await admin.sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await admin.close();
+      };
+    } else {
+      options = { dataDir: 'memory://', logQueries: true };
+    }
+    const runtime = await openRuntime(saasApp, options);
+    const statements: string[] = [];
+    runtime.prisma.$on('query', (event) => statements.push(event.query));
+    const gateway = createGateway({
+      runtime,
+      jwtSecret: JWT_SECRET,
+      logger: createLogger('silent'),
+    });
+    const token = (principal: Partial<Principal>) =>
+      signToken(
+        {
+          sub: principal.sub ?? '1',
+          tenantId: principal.tenantId === undefined ? 1 : principal.tenantId,
+          roles: [...(principal.roles ?? ['admin'])],
+        },
+        { secret: JWT_SECRET },
+      );
+    Object.assign(app, {
+      runtime,
+      gateway,
+      statements,
+      sql: (text: string, params?: unknown[]) => runtime.db.sql.query(text, params),
+      token,
+      async graphql(principal, query, variables) {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (typeof principal === 'string') headers.authorization = `Bearer ${principal}`;
+        else if (principal) headers.authorization = `Bearer ${await token(principal)}`;
+        const response = await gateway.fetch('http://ormai.test/graphql', {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ query, variables }),
+        });
+        return { status: response.status, body: await response.json(), headers: response.headers };
+      },
+    } satisfies TestApp);
+  }, 120_000);
+
+  afterAll(async () => {
+    await app.runtime?.close();
+    await dropSchema?.();
+  });
+
+  return app;
+}
+
+/** Runs a GraphQL query and fails the test on any error. */
+export async function query(
+  app: TestApp,
+  principal: Parameters<TestApp['graphql']>[0],
+  text: string,
+  variables?: Record<string, unknown>,
+): Promise<any> {
+  const { body } = await app.graphql(principal, text, variables);
+  if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+export const ids = (rows: { id: number | string }[]) => rows.map((row) => Number(row.id));
