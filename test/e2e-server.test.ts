@@ -1,0 +1,129 @@
+// Pins the README path end to end: the real `ormai` command serves the example on a fresh embedded
+// database, prints working dev tokens, answers /healthz, serves GraphiQL, and stops on SIGTERM.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'ormai.js');
+const CONFIG = join(ROOT, 'ormai.config.ts');
+
+function cleanEnv(extra: Record<string, string> = {}) {
+  const env = { ...process.env, ...extra };
+  delete env.DATABASE_URL;
+  if (!extra.ORMAI_JWT_SECRET) delete env.ORMAI_JWT_SECRET;
+  return env;
+}
+
+describe('ormai serve (real process, fresh embedded database)', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'ormai-e2e-'));
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('serves tenant-scoped data to a printed token, then shuts down cleanly', async () => {
+    child = spawn(process.execPath, [BIN, 'serve', '--config', CONFIG, '--port', '0'], {
+      cwd,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+    });
+    const stderr: string[] = [];
+    child.stderr!.on('data', (chunk) => stderr.push(String(chunk)));
+
+    const deadline = Date.now() + 90_000;
+    while (!/In GraphiQL/.test(output)) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`server did not start:\n${output}\n${stderr.join('')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const url = /GraphQL \+ GraphiQL\s+(\S+)/.exec(output)![1]!;
+    const tokenOf = (tenant: number, role: string) =>
+      new RegExp(`tenant ${tenant} ${role}\\s+sub \\d+\\s+(\\S+)`).exec(output)![1]!;
+    expect(output).toContain('seed: Order 3000/3000');
+
+    const health = await fetch(url.replace('/graphql', '/healthz'));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', database: 'pglite' });
+
+    const ask = (token: string | null) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query: '{ orders(first: 100) { totalCount nodes { tenantId } } }' }),
+      });
+    for (const tenant of [1, 2]) {
+      const response = await ask(tokenOf(tenant, 'admin'));
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/);
+      const body = await response.json();
+      expect(body.data.orders.totalCount).toBeGreaterThan(900);
+      expect(new Set(body.data.orders.nodes.map((n: { tenantId: number }) => n.tenantId))).toEqual(
+        new Set([tenant]),
+      );
+    }
+    expect((await ask(null)).status).toBe(401);
+
+    const page = await fetch(url, { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain('<title>ormai · saas</title>');
+    // GraphiQL is bundled: the page loads no script or stylesheet from another host
+    expect(html).not.toMatch(/<script[^>]+src="https?:\/\//);
+    expect(html).not.toMatch(/<link[^>]+href="https?:\/\//);
+
+    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 150_000);
+
+  it('`ormai seed` reuses the database and `--reset` reloads the same data', () => {
+    const first = spawnSync(process.execPath, [BIN, 'seed', '--config', CONFIG], {
+      cwd,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    });
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain('already seeded');
+    const reset = spawnSync(process.execPath, [BIN, 'seed', '--reset', '--config', CONFIG], {
+      cwd,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    });
+    expect(reset.status).toBe(0);
+    expect(reset.stdout).toContain(
+      'seeded: {"tenants":3,"users":30,"customers":600,"products":150,"orders":3000',
+    );
+  }, 120_000);
+
+  it('`ormai token` signs with ORMAI_JWT_SECRET and refuses without it', async () => {
+    const ok = spawnSync(
+      process.execPath,
+      [BIN, 'token', '--sub', '7', '--tenant', '1', '--roles', 'agent,support'],
+      { cwd, env: cleanEnv({ ORMAI_JWT_SECRET: 'cli-secret' }), encoding: 'utf8' },
+    );
+    expect(ok.status).toBe(0);
+    const { jwtVerify } = await import('jose');
+    const { payload } = await jwtVerify(ok.stdout.trim(), new TextEncoder().encode('cli-secret'));
+    expect(payload).toMatchObject({ sub: '7', tenantId: 1, roles: ['agent', 'support'] });
+    const refused = spawnSync(process.execPath, [BIN, 'token', '--sub', '7'], {
+      cwd,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('ORMAI_JWT_SECRET');
+  });
+});
