@@ -378,17 +378,25 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
             take: take + 1,
           });
           const page = rows.slice(0, take);
-          const edges = page.map((node) => ({
-            cursor: cursors.encode(model.name, keys, node),
-            node,
-          }));
+          // cursors are signed only when a client asks for them
+          const cursorOf = (node: Record<string, unknown> | undefined) =>
+            node ? cursors.encode(model.name, keys, node) : null;
           return {
-            edges,
+            edges: page.map((node) => ({
+              node,
+              get cursor() {
+                return cursorOf(node)!;
+              },
+            })),
             pageInfo: {
               hasNextPage: rows.length > take,
               hasPreviousPage: Boolean(args.after),
-              startCursor: edges[0]?.cursor ?? null,
-              endCursor: edges.at(-1)?.cursor ?? null,
+              get startCursor() {
+                return cursorOf(page[0]);
+              },
+              get endCursor() {
+                return cursorOf(page.at(-1));
+              },
             },
             countWhere: base,
           } satisfies ConnectionResult;

@@ -9,7 +9,12 @@ import { and } from './where.js';
 
 type Row = Record<string, unknown>;
 
-const loadersByContext = new WeakMap<object, Map<FieldNode, DataLoader<unknown, Row | null>>>();
+interface LoaderEntry {
+  loader: DataLoader<unknown, Row | null>;
+  nested: boolean;
+}
+
+const loadersByContext = new WeakMap<object, Map<FieldNode, LoaderEntry>>();
 
 /**
  * Loads a to-one relation for every parent in a result at once, in one statement that carries the
@@ -30,31 +35,62 @@ export function loadToOne(
     loaders = new Map();
     loadersByContext.set(context, loaders);
   }
-  // Planning per call records, for this parent's path, where the rows beneath it were loaded, so
-  // relations under this field read them instead of loading again. One field node shares one
-  // selection in a request, hence one batch and one statement for all its parents.
-  const query = queryFromInfo({ context, info, typeName: target.name }) as {
-    select?: Record<string, unknown>;
-  };
+  // One field node shares one selection in a request, hence one batch and one statement for all
+  // its parents. When that selection has relations beneath it, planning again for each parent
+  // records, under that parent's path, where those rows were loaded, so the relations read them
+  // instead of loading again; without nested relations one plan serves every parent.
   const fieldNode = info.fieldNodes[0]!;
-  let loader = loaders.get(fieldNode);
-  if (!loader) {
-    loader = new DataLoader<unknown, Row | null>(
-      async (keys) => {
-        const select = query.select ? { ...query.select, [targetField]: true } : undefined;
-        const rows = await delegateOf(context.prisma, target.name).findMany({
-          ...query,
-          ...(select ? { select } : {}),
-          where: and(unwrap(rowScope(target, context.principal)), {
-            [targetField]: { in: [...keys] },
-          }),
-        });
-        const byKey = new Map(rows.map((row) => [String(row[targetField]), row]));
-        return keys.map((k) => byKey.get(String(k)) ?? null);
-      },
-      { cacheKeyFn: (k) => String(k) },
-    );
-    loaders.set(fieldNode, loader);
+  let entry = loaders.get(fieldNode);
+  if (!entry) {
+    const query = plan(target, context, info);
+    entry = {
+      loader: batchLoader(target, targetField, query.query, context),
+      nested: query.nested,
+    };
+    loaders.set(fieldNode, entry);
+  } else if (entry.nested) {
+    plan(target, context, info);
   }
-  return loader.load(key);
+  return entry.loader.load(key);
+}
+
+interface PlannedQuery {
+  query: { select?: Record<string, unknown>; include?: Record<string, unknown> };
+  /** Whether relations beneath the field are planned into the query. */
+  nested: boolean;
+}
+
+function plan(
+  target: CompiledModel,
+  context: OrmaiContext,
+  info: GraphQLResolveInfo,
+): PlannedQuery {
+  const query = queryFromInfo({ context, info, typeName: target.name }) as PlannedQuery['query'];
+  const nested =
+    Object.keys(query.include ?? {}).length > 0 ||
+    Object.values(query.select ?? {}).some((value) => typeof value === 'object' && value !== null);
+  return { query, nested };
+}
+
+function batchLoader(
+  target: CompiledModel,
+  targetField: string,
+  query: PlannedQuery['query'],
+  context: OrmaiContext,
+) {
+  return new DataLoader<unknown, Row | null>(
+    async (keys) => {
+      const select = query.select ? { ...query.select, [targetField]: true } : undefined;
+      const rows = await delegateOf(context.prisma, target.name).findMany({
+        ...query,
+        ...(select ? { select } : {}),
+        where: and(unwrap(rowScope(target, context.principal)), {
+          [targetField]: { in: [...keys] },
+        }),
+      });
+      const byKey = new Map(rows.map((row) => [String(row[targetField]), row]));
+      return keys.map((k) => byKey.get(String(k)) ?? null);
+    },
+    { cacheKeyFn: (k) => String(k) },
+  );
 }
