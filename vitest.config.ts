@@ -1,6 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
+// Load graphql as Node does (index.mjs): Vite's `development` condition would pick graphql's
+// __dev__ build for test files while the dependencies get the other one, two realms of one library.
+export const resolveLikeNode = {
+  resolve: { conditions: ['module', 'node', 'production'] },
+  ssr: { resolve: { conditions: ['module', 'node', 'production'] } },
+};
+
 export default defineConfig({
+  ...resolveLikeNode,
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/browser/**', '**/node_modules/**'],

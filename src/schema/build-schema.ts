@@ -82,6 +82,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     DefaultFieldNullability: false;
   }>({
     plugins: [PrismaPlugin, RelayPlugin, TenantScopePlugin],
+    defaultFieldNullability: false,
     prisma: {
       client: (context: OrmaiContext) => context.prisma as never,
       dmmf: datamodel as never,
