@@ -3,7 +3,8 @@ import type { OrmaiApp, PrismaLifecycle } from './app.js';
 import type { OrmaiConfig } from './config.js';
 import { type Database, openDatabase } from './db/database.js';
 import { type MigrateResult, migrate, readMigrations } from './db/migrate.js';
-import { type CompiledPolicy, compilePolicy } from './policy/compile-policy.js';
+import { checkPolicy, formatFinding } from './policy/check-policy.js';
+import { compilePolicy, type PolicyEngine } from './policy/compile-policy.js';
 import type { PrismaClientLike } from './schema/context.js';
 
 export interface RuntimeOptions {
@@ -23,7 +24,8 @@ export interface Runtime {
   app: OrmaiApp;
   db: Database;
   prisma: PrismaClientLike & PrismaLifecycle;
-  policy: CompiledPolicy;
+  /** The app's policy, compiled per set of roles on demand. */
+  policy: PolicyEngine;
   migrations: MigrateResult;
   seeded: boolean;
   close(): Promise<void>;
@@ -42,10 +44,25 @@ export function runtimeOptionsFromConfig(config: OrmaiConfig, env = process.env)
 export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): Promise<Runtime> {
   const compiled = compilePolicy(app.policy, app.datamodel);
   if (!compiled.ok) throw new Error(compiled.message);
+  // a policy `ormai check` rejects is never served
+  const errors = checkPolicy(compiled.value).filter((finding) => finding.severity === 'error');
+  if (errors.length > 0) {
+    throw new Error(`the policy fails ormai check:\n  ${errors.map(formatFinding).join('\n  ')}`);
+  }
 
+  const { statementTimeoutMs } = compiled.value.forRoles(compiled.value.declaredRoles).budgets;
   const db = options.databaseUrl
-    ? await openDatabase({ kind: 'postgres', url: options.databaseUrl, schema: options.schema })
-    : await openDatabase({ kind: 'pglite', dataDir: options.dataDir ?? DEFAULT_DATA_DIR });
+    ? await openDatabase({
+        kind: 'postgres',
+        url: options.databaseUrl,
+        schema: options.schema,
+        statementTimeoutMs,
+      })
+    : await openDatabase({
+        kind: 'pglite',
+        dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
+        statementTimeoutMs,
+      });
   try {
     const migrations = await migrate(db.sql, readMigrations(app.migrationsDir));
     let seeded = false;

@@ -72,7 +72,7 @@ describe.each(DATABASE_KINDS)('tenant isolation on %s', (kind) => {
       const data = await query(
         app,
         { tenantId },
-        `{ customers(first: 100) { nodes { id orders(first: 100) { id tenantId items(first: 100) { id } } } } }`,
+        `{ customers(first: 100) { nodes { id orders(first: 50) { id tenantId items(first: 10) { id } } } } }`,
       );
       const customerIds = ids(data.customers.nodes);
       const orders = await app.sql<{ id: number; customerId: number }>(

@@ -17,7 +17,7 @@ describe('compilePolicy', () => {
   it('compiles the example: every model tenant-scoped, Tenant by id, secrets denied', () => {
     const result = compilePolicy(saasApp.policy, saasApp.datamodel);
     if (!result.ok) throw new Error(result.message);
-    const models = result.value.models;
+    const models = result.value.forRoles(['admin']).models;
     expect([...models.keys()]).toEqual([
       'Tenant',
       'User',
@@ -41,7 +41,13 @@ describe('compilePolicy', () => {
       target: 'Order',
       list: true,
     });
-    expect(result.value.budgets).toEqual({ defaultTake: 25, maxTake: 100 });
+    expect(result.value.forRoles(['admin']).budgets).toMatchObject({
+      defaultTake: 25,
+      maxTake: 100,
+      maxIncludeDepth: 2,
+      maxSelectedFields: 40,
+      statementTimeoutMs: 2000,
+    });
   });
 
   it('lists every problem with its path and a suggestion', () => {
@@ -60,8 +66,7 @@ describe('compilePolicy', () => {
     expect(fixed.ok).toBe(false);
     if (fixed.ok) return;
     expect(fixed.hints).toEqual([
-      'models.Ordr: unknown model; did you mean Order?',
-      'models.Tenant: has no tenantId field; name its tenant field (tenantField) or mark it global: true',
+      'models.Ordr: unknown model Ordr; did you mean Order?',
       'models.Order.tenantField: unknown field tenantld; did you mean tenantId?',
     ]);
   });
@@ -72,9 +77,11 @@ describe('compilePolicy', () => {
       saasApp.datamodel,
     );
     if (!result.ok) throw new Error(result.message);
-    expect(result.value.models.get('Tenant')!.tenantField).toBeNull();
-    expect(result.value.models.has('User')).toBe(false);
-    expect(result.value.models.get('Order')!.relations.has('salesRep')).toBe(false);
+    const models = result.value.forRoles([]).models;
+    expect(models.get('Tenant')!.tenantField).toBeNull();
+    expect(models.get('Tenant')!.global).toBe(true);
+    expect(models.has('User')).toBe(false);
+    expect(models.get('Order')!.relations.has('salesRep')).toBe(false);
   });
 });
 
@@ -112,20 +119,21 @@ describe('deny globs', () => {
 describe('row scope', () => {
   const compiled = compilePolicy(saasApp.policy, saasApp.datamodel);
   if (!compiled.ok) throw new Error(compiled.message);
-  const order = compiled.value.models.get('Order')!;
-  const product = compiled.value.models.get('Product')!;
+  const order = compiled.value.forRoles(['admin']).models.get('Order')!;
+  const product = compiled.value.forRoles(['admin']).models.get('Product')!;
+  const dm = saasApp.datamodel;
 
   it('is the tenant, coerced to the field type, and not soft-deleted', () => {
-    expect(rowScope(order, principal('2'))).toEqual({
+    expect(rowScope(order, principal('2'), dm)).toEqual({
       ok: true,
       value: { tenantId: 2, deletedAt: null },
     });
-    expect(rowScope(product, principal(3))).toEqual({ ok: true, value: { tenantId: 3 } });
+    expect(rowScope(product, principal(3), dm)).toEqual({ ok: true, value: { tenantId: 3 } });
   });
 
   it('fails with TENANT_SCOPE_REQUIRED without a usable tenant', () => {
     for (const tenant of [null, '', 'acme']) {
-      const result = rowScope(order, principal(tenant));
+      const result = rowScope(order, principal(tenant), dm);
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.code).toBe('TENANT_SCOPE_REQUIRED');
     }

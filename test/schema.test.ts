@@ -7,17 +7,20 @@ import { compilePolicy } from '../src/policy/compile-policy.js';
 import type { Datamodel } from '../src/policy/datamodel.js';
 import { buildSchema } from '../src/schema/build-schema.js';
 
-function schemaFor(datamodel: Datamodel, policy: unknown = saasApp.policy) {
+function schemaFor(datamodel: Datamodel, roles = ['admin'], policy: unknown = saasApp.policy) {
   const compiled = compilePolicy(policy, datamodel);
   if (!compiled.ok) throw new Error(compiled.message);
-  return buildSchema({ datamodel, policy: compiled.value, cursorSecret: 'x' });
+  return buildSchema({ datamodel, policy: compiled.value.forRoles(roles), cursorSecret: 'x' });
 }
 
 describe('generated schema', () => {
-  it('matches the reviewed snapshot', async () => {
-    const printed = printSchema(lexicographicSortSchema(schemaFor(saasApp.datamodel)));
-    await expect(printed).toMatchFileSnapshot('__snapshots__/schema.graphql');
-  });
+  it.each(['admin', 'support', 'sales', 'agent'])(
+    'the %s schema matches its reviewed snapshot',
+    async (role) => {
+      const printed = printSchema(lexicographicSortSchema(schemaFor(saasApp.datamodel, [role])));
+      await expect(printed).toMatchFileSnapshot(`__snapshots__/schema.${role}.graphql`);
+    },
+  );
 
   it('a model added to the datamodel appears with root fields, filters and relations', () => {
     const datamodel = structuredClone(saasApp.datamodel) as Datamodel & {
@@ -76,7 +79,7 @@ describe('generated schema', () => {
     if (!compiled.ok) throw new Error(compiled.message);
     const schema = buildSchema({
       datamodel: saasApp.datamodel,
-      policy: compiled.value,
+      policy: compiled.value.forRoles(['admin']),
       cursorSecret: 'x',
       naming: { plural: (word) => `all${word[0]!.toUpperCase()}${word.slice(1)}` },
     });

@@ -33,17 +33,30 @@ describe.each(DATABASE_KINDS)('SQL statements on %s', (kind) => {
     }
   });
 
-  it('a deeper request stays one statement per relation level', async () => {
+  it('a wider request stays one statement per relation', async () => {
     app.statements.length = 0;
     await query(
       app,
       { tenantId: 1 },
-      '{ orders(first: 10) { nodes { customer { orders(first: 5) { items { product { name } } } } } } }',
+      '{ orders(first: 10) { nodes { customer { orders(first: 5) { id } } items { product { name } } } } }',
     );
-    // orders, customer, customer.orders, items, product
+    // orders, items, customer, customer.orders, product
     expect(app.statements.length).toBeLessThanOrEqual(5);
     for (const statement of app.statements) {
       expect(statement).toMatch(/"tenantId" = \$\d+/);
     }
+  });
+
+  it('a request over the relation-depth budget runs no SQL at all', async () => {
+    app.statements.length = 0;
+    const { body } = await app.graphql(
+      { tenantId: 1 },
+      '{ orders(first: 10) { nodes { customer { orders(first: 5) { items { id } } } } } }',
+    );
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'QUERY_BUDGET_EXCEEDED',
+      details: { budget: 'max_include_depth', limit: 2, requested: 3 },
+    });
+    expect(app.statements).toEqual([]);
   });
 });

@@ -32,8 +32,15 @@ export type DatabaseOptions =
       dataDir?: string;
       /** A tarball made by PGlite's dumpDataDir, to start from instead of an empty cluster. */
       loadDataDir?: Blob;
+      statementTimeoutMs?: number;
     }
-  | { kind: 'postgres'; url: string; schema?: string; poolSize?: number };
+  | {
+      kind: 'postgres';
+      url: string;
+      schema?: string;
+      poolSize?: number;
+      statementTimeoutMs?: number;
+    };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.kind === 'pglite' ? openPglite(options) : openPostgres(options);
@@ -47,6 +54,9 @@ async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>)
   const pglite = await PGlite.create(inMemory ? undefined : options.dataDir, {
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
   });
+  if (options.statementTimeoutMs) {
+    await pglite.exec(`SET statement_timeout = ${Math.floor(options.statementTimeoutMs)}`);
+  }
   type Queryable = Pick<typeof pglite, 'exec' | 'query'>;
   const driverOf = (db: Queryable): SqlDriver => ({
     async exec(sql) {
@@ -75,8 +85,14 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
-    // adapter-pg names the schema in its SQL; raw SQL finds the tables through search_path
-    options: `-c search_path=${quoteIdent(schema)}`,
+    // adapter-pg names the schema in its SQL; raw SQL finds the tables through search_path.
+    // The statement timeout is a budget the database enforces on every statement.
+    options: [
+      `-c search_path=${quoteIdent(schema)}`,
+      ...(options.statementTimeoutMs
+        ? [`-c statement_timeout=${Math.floor(options.statementTimeoutMs)}`]
+        : []),
+    ].join(' '),
   });
   const driverOf = (db: Pool | PoolClient): SqlDriver => ({
     async exec(sql) {

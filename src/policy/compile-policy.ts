@@ -1,13 +1,23 @@
-import type { Datamodel, DatamodelField, ScalarType } from './datamodel.js';
+import type { Datamodel, DatamodelField, DatamodelModel, ScalarType } from './datamodel.js';
 import {
-  DEFAULT_BUDGETS,
   DEFAULT_DENY_GLOBS,
+  DEFAULT_HASH_SALT,
   DEFAULT_SOFT_DELETE_FIELD,
   DEFAULT_TENANT_FIELD,
+  PROFILE_BUDGETS,
 } from './defaults.js';
 import { matchesAnyGlob } from './globs.js';
+import type { Redaction } from './redaction.js';
 import { fail, ok, type Result } from './result.js';
-import { type Policy, policySchema } from './types.js';
+import { closest } from './suggest.js';
+import {
+  type Budgets,
+  type ModelPolicy,
+  type Policy,
+  type Profile,
+  policySchema,
+  type RoleModelPolicy,
+} from './types.js';
 
 export interface CompiledField {
   name: string;
@@ -15,6 +25,8 @@ export interface CompiledField {
   kind: 'scalar' | 'enum';
   nullable: boolean;
   list: boolean;
+  /** How the value is returned; null when plain. A redacted field is never filterable or sortable. */
+  redaction: Redaction | null;
 }
 
 export interface CompiledRelation {
@@ -22,133 +34,468 @@ export interface CompiledRelation {
   target: string;
   list: boolean;
   nullable: boolean;
-  /** For a to-one relation on single fields: this model's field equals the target's field. */
+  /** When the relation joins on single fields: this model's field equals the target's field. */
   join: { localField: string; targetField: string } | null;
 }
+
+/** A where template: Prisma-shaped, with `$principal.<claim>` strings filled in per request. */
+export type WhereTemplate = Record<string, unknown>;
 
 export interface CompiledModel {
   name: string;
   /** The single-field primary key, or null for a compound or missing one. */
   idField: CompiledField | null;
-  /** The field compared with the principal's tenant; null for a global model. */
+  /** The field compared with the principal's tenant; null for a global or unscoped model. */
   tenantField: CompiledField | null;
+  /** Explicitly not tenant-scoped. A model with neither a tenant field nor this is unscoped (ormai check fails). */
+  global: boolean;
   softDeleteField: string | null;
   /** Readable scalar fields, in datamodel order. */
   fields: Map<string, CompiledField>;
-  /** Relations to readable models. */
+  /** Relations to models readable by the same roles. */
   relations: Map<string, CompiledRelation>;
+  /** Row filters ORed across roles (each one's ownership and row filter ANDed); null: no filter. */
+  rowFilters: WhereTemplate[] | null;
+  /** Root lists need a where (QUERY_TOO_BROAD otherwise). */
+  requireFilter: boolean;
 }
 
+export interface CompiledView {
+  name: string;
+  model: string;
+  fields: CompiledField[];
+  computed: {
+    name: string;
+    kind: 'count' | 'sum';
+    relation: CompiledRelation;
+    /** The summed field of the relation's target, for `sum`. */
+    field?: CompiledField;
+  }[];
+}
+
+/** What one set of roles may read: the input of the schema builder and the MCP bridge. */
 export interface CompiledPolicy {
+  /** The roles this was compiled for (sorted; the known ones only). */
+  roles: string[];
+  profile: Profile;
   models: Map<string, CompiledModel>;
-  budgets: { defaultTake: number; maxTake: number };
+  views: Map<string, CompiledView>;
+  budgets: Budgets;
+  hashSalt: string;
+  writesEnabled: boolean;
+}
+
+/** The validated policy, compiled per set of roles on demand and cached. */
+export interface PolicyEngine {
+  policy: Policy;
+  datamodel: Datamodel;
+  /** Roles the policy names; empty when it has no role overlays. */
+  declaredRoles: string[];
+  forRoles(roles: readonly string[]): CompiledPolicy;
+}
+
+interface RoleView {
+  fields: Map<string, CompiledField>;
+  relations: Set<string>;
+  rowFilter: WhereTemplate | null;
+  requireFilter: boolean;
 }
 
 /**
- * Validates a policy against the datamodel and compiles it into the per-model facts the schema and
- * the plugins enforce. Pure: every problem is listed with its path, nothing is thrown.
+ * Validates a policy against the datamodel and returns an engine that compiles it for any set of
+ * roles. Pure: every problem is listed with its path (and a suggestion), nothing is thrown.
  */
-export function compilePolicy(input: unknown, datamodel: Datamodel): Result<CompiledPolicy> {
+export function compilePolicy(input: unknown, datamodel: Datamodel): Result<PolicyEngine> {
   const parsed = policySchema.safeParse(input ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.') || '(policy)'}: ${issue.message}`,
     );
-    return fail('INVALID_POLICY', `the policy is invalid:\n${problems.join('\n')}`, problems);
+    return invalid(problems);
   }
-  const policy: Policy = parsed.data;
+  const policy = parsed.data;
+  const problems = validateReferences(policy, datamodel);
+  if (problems.length > 0) return invalid(problems);
+
+  const profile = policy.profile ?? 'prod';
+  const declaredRoles = Object.keys(policy.roles ?? {}).sort();
+  const cache = new Map<string, CompiledPolicy>();
+  const engine: PolicyEngine = {
+    policy,
+    datamodel,
+    declaredRoles,
+    forRoles(roles) {
+      const known = policy.roles
+        ? [...new Set(roles.filter((role) => role in policy.roles!))].sort()
+        : [];
+      const key = known.join(',');
+      let compiled = cache.get(key);
+      if (!compiled) {
+        compiled = compileForRoles(policy, datamodel, profile, known);
+        cache.set(key, compiled);
+      }
+      return compiled;
+    },
+  };
+  return ok(engine);
+}
+
+function invalid(problems: string[]) {
+  return fail('INVALID_POLICY', `the policy is invalid:\n  ${problems.join('\n  ')}`, problems);
+}
+
+function compileForRoles(
+  policy: Policy,
+  datamodel: Datamodel,
+  profile: Profile,
+  roles: string[],
+): CompiledPolicy {
   const models = datamodel.datamodel.models;
-  const problems: string[] = [];
-
-  for (const name of Object.keys(policy.models ?? {})) {
-    if (!models[name])
-      problems.push(`models.${name}: unknown model${suggest(name, Object.keys(models))}`);
-  }
-
-  const visible = Object.keys(models).filter((name) => !policy.models?.[name]?.hidden);
+  // with role overlays, each known role contributes a view; without any, the base stands alone
+  const overlays: (string | null)[] = policy.roles ? roles : [null];
   const compiled = new Map<string, CompiledModel>();
+  const relationSets = new Map<string, Set<string>>();
 
-  for (const name of visible) {
-    const model = models[name]!;
-    const modelPolicy = policy.models?.[name] ?? {};
+  for (const [name, model] of Object.entries(models)) {
+    const base = policy.models?.[name] ?? {};
+    const views = overlays
+      .map((role) =>
+        roleView(
+          policy,
+          name,
+          model,
+          base,
+          role ? policy.roles?.[role]?.models?.[name] : undefined,
+        ),
+      )
+      .filter((view): view is RoleView => view !== null);
+    if (views.length === 0) continue;
+
+    const fields = unionFields(model, views);
     const byName = new Map(model.fields.map((field) => [field.name, field]));
-    const denyGlobs = [
-      ...(policy.denyFields ?? DEFAULT_DENY_GLOBS),
-      ...(modelPolicy.denyFields ?? []),
-    ];
+    const tenantName = base.tenantField ?? policy.tenantField ?? DEFAULT_TENANT_FIELD;
+    const tenant = base.global ? undefined : byName.get(tenantName);
+    const softDelete = base.softDeleteField ?? policy.softDeleteField ?? DEFAULT_SOFT_DELETE_FIELD;
+    const softDeleteField =
+      softDelete !== false && byName.get(softDelete)?.type === 'DateTime' ? softDelete : null;
+    const ids = model.fields.filter((field) => field.isId);
 
-    const fields = new Map<string, CompiledField>();
-    for (const field of model.fields) {
-      if (field.kind !== 'scalar' && field.kind !== 'enum') continue;
-      if (matchesAnyGlob(field.name, denyGlobs)) continue;
-      fields.set(field.name, toCompiledField(field));
-    }
-
-    let tenantField: CompiledField | null = null;
-    if (!modelPolicy.global) {
-      const tenantName = modelPolicy.tenantField ?? policy.tenantField ?? DEFAULT_TENANT_FIELD;
-      const field = byName.get(tenantName);
-      if (field && (field.kind === 'scalar' || field.kind === 'enum')) {
-        tenantField = toCompiledField(field);
-      } else if (modelPolicy.tenantField) {
-        problems.push(
-          `models.${name}.tenantField: unknown field ${tenantName}${suggest(tenantName, [...byName.keys()])}`,
-        );
-      } else {
-        problems.push(
-          `models.${name}: has no ${tenantName} field; name its tenant field (tenantField) or mark it global: true`,
-        );
-      }
-    }
-
-    let softDeleteField: string | null = null;
-    const softDelete =
-      modelPolicy.softDeleteField ?? policy.softDeleteField ?? DEFAULT_SOFT_DELETE_FIELD;
-    if (softDelete !== false) {
-      const field = byName.get(softDelete);
-      if (field && field.type === 'DateTime') softDeleteField = field.name;
-      else if (modelPolicy.softDeleteField) {
-        problems.push(
-          `models.${name}.softDeleteField: ${softDelete} is not a DateTime field of ${name}`,
-        );
-      }
-    }
-
-    const idFields = model.fields.filter((field) => field.isId);
     compiled.set(name, {
       name,
-      idField: idFields.length === 1 ? toCompiledField(idFields[0]!) : null,
-      tenantField,
+      idField: ids.length === 1 ? toCompiledField(ids[0]!, null) : null,
+      tenantField: tenant && tenant.kind !== 'object' ? toCompiledField(tenant, null) : null,
+      global: base.global ?? false,
       softDeleteField,
       fields,
       relations: new Map(),
+      rowFilters: views.some((view) => view.rowFilter === null)
+        ? null
+        : views.map((view) => view.rowFilter!),
+      requireFilter: views.every((view) => view.requireFilter),
     });
+    relationSets.set(name, new Set(views.flatMap((view) => [...view.relations])));
   }
 
   for (const [name, compiledModel] of compiled) {
+    const allowed = relationSets.get(name)!;
     for (const field of models[name]!.fields) {
-      if (field.kind !== 'object' || !compiled.has(field.type)) continue;
+      if (field.kind !== 'object' || !allowed.has(field.name) || !compiled.has(field.type))
+        continue;
       compiledModel.relations.set(field.name, {
         name: field.name,
         target: field.type,
         list: field.isList,
         nullable: !field.isRequired,
-        join: field.isList ? null : toOneJoin(datamodel, name, field),
+        join: relationJoin(datamodel, name, field),
       });
     }
   }
 
-  if (problems.length > 0) {
-    return fail('INVALID_POLICY', `the policy is invalid:\n${problems.join('\n')}`, problems);
+  return {
+    roles,
+    profile,
+    models: compiled,
+    views: compileViews(policy, compiled, roles),
+    budgets: budgetsFor(policy, profile, roles),
+    hashSalt: policy.hashSalt ?? DEFAULT_HASH_SALT,
+    writesEnabled: policy.writes?.enabled === true,
+  };
+}
+
+/** One role's view of one model: base rules narrowed by the role's overlay; null when hidden. */
+function roleView(
+  policy: Policy,
+  name: string,
+  model: DatamodelModel,
+  base: ModelPolicy,
+  overlay: RoleModelPolicy | undefined,
+): RoleView | null {
+  const rules = [base, overlay].filter((rule): rule is RoleModelPolicy => !!rule);
+  if (rules.some((rule) => rule.hidden)) return null;
+  const denyGlobs = [
+    ...(policy.denyFields ?? DEFAULT_DENY_GLOBS),
+    ...rules.flatMap((rule) => rule.fields?.deny ?? []),
+  ];
+  const fields = new Map<string, CompiledField>();
+  for (const field of model.fields) {
+    if (field.kind !== 'scalar' && field.kind !== 'enum') continue;
+    if (matchesAnyGlob(field.name, denyGlobs)) continue;
+    if (rules.some((rule) => rule.fields?.allow && !rule.fields.allow.includes(field.name)))
+      continue;
+    let redaction: Redaction | null = null;
+    for (const rule of rules) {
+      const mask = rule.fields?.mask?.[field.name];
+      if (mask !== undefined && redaction?.kind !== 'hash') {
+        redaction = mask === true ? { kind: 'mask' } : { kind: 'mask', pattern: mask };
+      }
+      if (rule.fields?.hash?.includes(field.name)) redaction = { kind: 'hash' };
+    }
+    fields.set(field.name, toCompiledField(field, redaction));
   }
-  return ok({ models: compiled, budgets: { ...DEFAULT_BUDGETS, ...policy.budgets } });
+  const relations = new Set(
+    model.fields
+      .filter((field) => field.kind === 'object')
+      .map((field) => field.name)
+      .filter((relation) =>
+        rules.every(
+          (rule) =>
+            (!rule.relations?.allow || rule.relations.allow.includes(relation)) &&
+            !rule.relations?.deny?.includes(relation),
+        ),
+      ),
+  );
+  const filters = rules.flatMap((rule) => [
+    ...(rule.ownershipField ? [{ [rule.ownershipField]: '$principal.sub' }] : []),
+    ...(rule.rowFilter ? [rule.rowFilter] : []),
+  ]);
+  void name;
+  return {
+    fields,
+    relations,
+    rowFilter: filters.length === 0 ? null : filters.length === 1 ? filters[0]! : { AND: filters },
+    requireFilter: rules.some((rule) => rule.requireFilter),
+  };
+}
+
+const REDACTION_RANK = { plain: 0, mask: 1, hash: 2 } as const;
+
+/** Several roles read the union: a field any role reads plainly is plain; else the lighter redaction. */
+function unionFields(model: DatamodelModel, views: RoleView[]): Map<string, CompiledField> {
+  const fields = new Map<string, CompiledField>();
+  for (const field of model.fields) {
+    const candidates = views
+      .map((view) => view.fields.get(field.name))
+      .filter((candidate): candidate is CompiledField => !!candidate);
+    if (candidates.length === 0) continue;
+    const best = candidates.reduce((a, b) =>
+      REDACTION_RANK[b.redaction?.kind ?? 'plain'] < REDACTION_RANK[a.redaction?.kind ?? 'plain']
+        ? b
+        : a,
+    );
+    fields.set(field.name, best);
+  }
+  return fields;
+}
+
+function budgetsFor(policy: Policy, profile: Profile, roles: string[]): Budgets {
+  const base: Budgets = { ...PROFILE_BUDGETS[profile], ...policy.budgets };
+  const perRole = roles.map((role) => ({ ...base, ...policy.roles?.[role]?.budgets }));
+  if (perRole.length === 0) return base;
+  // several roles: the most generous of each budget
+  return Object.fromEntries(
+    Object.keys(base).map((key) => [
+      key,
+      Math.max(...perRole.map((budgets) => budgets[key as keyof Budgets])),
+    ]),
+  ) as Budgets;
+}
+
+function compileViews(policy: Policy, models: Map<string, CompiledModel>, roles: string[]) {
+  const views = new Map<string, CompiledView>();
+  for (const view of policy.views ?? []) {
+    const model = models.get(view.model);
+    if (!model) continue;
+    if (policy.roles && view.roles && !view.roles.some((role) => roles.includes(role))) continue;
+    const fields = view.fields
+      .map((field) => model.fields.get(field))
+      .filter((field): field is CompiledField => !!field);
+    const computed: CompiledView['computed'] = [];
+    for (const [name, spec] of Object.entries(view.computed ?? {})) {
+      const path = 'count' in spec ? spec.count : spec.sum;
+      const [relationName, fieldName] = path.split('.');
+      const relation = model.relations.get(relationName!);
+      if (!relation?.list) continue;
+      if ('count' in spec) {
+        computed.push({ name, kind: 'count', relation });
+        continue;
+      }
+      const field = models.get(relation.target)?.fields.get(fieldName ?? '');
+      // a sum over a redacted field would reveal it
+      if (field && !field.redaction) computed.push({ name, kind: 'sum', relation, field });
+    }
+    views.set(view.name, { name: view.name, model: view.model, fields, computed });
+  }
+  return views;
+}
+
+/** Every name the policy mentions must exist in the datamodel. */
+function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
+  const models = datamodel.datamodel.models;
+  const modelNames = Object.keys(models);
+  const problems: string[] = [];
+  const unknownModel = (path: string, name: string) =>
+    problems.push(`${path}: unknown model ${name}${suggestion(name, modelNames)}`);
+
+  const checkRules = (path: string, modelName: string, rules: RoleModelPolicy) => {
+    const model = models[modelName]!;
+    const scalars = model.fields.filter((f) => f.kind !== 'object').map((f) => f.name);
+    const relations = model.fields.filter((f) => f.kind === 'object').map((f) => f.name);
+    const field = (where: string, name: string) => {
+      if (!scalars.includes(name)) {
+        problems.push(`${path}.${where}: unknown field ${name}${suggestion(name, scalars)}`);
+      }
+    };
+    for (const name of rules.fields?.allow ?? []) field('fields.allow', name);
+    for (const name of rules.fields?.deny ?? [])
+      if (!name.includes('*')) field('fields.deny', name);
+    for (const name of Object.keys(rules.fields?.mask ?? {})) field('fields.mask', name);
+    for (const name of rules.fields?.hash ?? []) field('fields.hash', name);
+    for (const [key, names] of Object.entries(rules.relations ?? {})) {
+      for (const name of names ?? []) {
+        if (!relations.includes(name)) {
+          problems.push(
+            `${path}.relations.${key}: unknown relation ${name}${suggestion(name, relations)}`,
+          );
+        }
+      }
+    }
+    if (rules.ownershipField) field('ownershipField', rules.ownershipField);
+    if (rules.rowFilter)
+      problems.push(...whereProblems(`${path}.rowFilter`, datamodel, modelName, rules.rowFilter));
+  };
+
+  for (const [name, rules] of Object.entries(policy.models ?? {})) {
+    if (!models[name]) {
+      unknownModel(`models.${name}`, name);
+      continue;
+    }
+    checkRules(`models.${name}`, name, rules);
+    const fields = models[name]!.fields.map((f) => f.name);
+    if (rules.tenantField && !fields.includes(rules.tenantField)) {
+      problems.push(
+        `models.${name}.tenantField: unknown field ${rules.tenantField}${suggestion(rules.tenantField, fields)}`,
+      );
+    }
+    if (
+      rules.softDeleteField &&
+      models[name]!.fields.find((f) => f.name === rules.softDeleteField)?.type !== 'DateTime'
+    ) {
+      problems.push(
+        `models.${name}.softDeleteField: ${rules.softDeleteField} is not a DateTime field of ${name}`,
+      );
+    }
+  }
+  for (const [role, overlay] of Object.entries(policy.roles ?? {})) {
+    for (const [name, rules] of Object.entries(overlay.models ?? {})) {
+      if (!models[name]) unknownModel(`roles.${role}.models.${name}`, name);
+      else checkRules(`roles.${role}.models.${name}`, name, rules);
+    }
+  }
+  for (const [index, view] of (policy.views ?? []).entries()) {
+    const path = `views[${index}] ${view.name}`;
+    const model = models[view.model];
+    if (!model) {
+      unknownModel(`${path}.model`, view.model);
+      continue;
+    }
+    if (models[view.name]) problems.push(`${path}.name: ${view.name} is already a model`);
+    const scalars = model.fields.filter((f) => f.kind !== 'object').map((f) => f.name);
+    for (const field of view.fields) {
+      if (!scalars.includes(field))
+        problems.push(`${path}.fields: unknown field ${field}${suggestion(field, scalars)}`);
+    }
+    for (const [name, spec] of Object.entries(view.computed ?? {})) {
+      const [relationName, fieldName] = ('count' in spec ? spec.count : spec.sum).split('.');
+      const relation = model.fields.find((f) => f.kind === 'object' && f.name === relationName);
+      if (!relation?.isList) {
+        problems.push(
+          `${path}.computed.${name}: ${relationName} is not a to-many relation of ${view.model}`,
+        );
+        continue;
+      }
+      if ('sum' in spec) {
+        const target = models[relation.type]!.fields.find((f) => f.name === fieldName);
+        if (!target || !['Int', 'Float', 'Decimal', 'BigInt'].includes(target.type)) {
+          problems.push(
+            `${path}.computed.${name}: sum needs a numeric field, as in ${relationName}.<field>`,
+          );
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** Unknown fields or relations named in a row-filter template. */
+function whereProblems(
+  path: string,
+  datamodel: Datamodel,
+  modelName: string,
+  where: unknown,
+): string[] {
+  const problems: string[] = [];
+  const model = datamodel.datamodel.models[modelName]!;
+  if (where === null || typeof where !== 'object' || Array.isArray(where)) {
+    return [`${path}: a row filter is an object, e.g. { status: { not: "draft" } }`];
+  }
+  for (const [key, value] of Object.entries(where as Record<string, unknown>)) {
+    if (key === 'AND' || key === 'OR' || key === 'NOT') {
+      const list = Array.isArray(value) ? value : [value];
+      list.forEach((item, i) =>
+        problems.push(...whereProblems(`${path}.${key}[${i}]`, datamodel, modelName, item)),
+      );
+      continue;
+    }
+    const field = model.fields.find((f) => f.name === key);
+    if (!field) {
+      problems.push(
+        `${path}: unknown field ${key}${suggestion(
+          key,
+          model.fields.map((f) => f.name),
+        )}`,
+      );
+    } else if (field.kind === 'object' && value && typeof value === 'object') {
+      for (const [op, inner] of Object.entries(value as Record<string, unknown>)) {
+        if (['some', 'every', 'none', 'is', 'isNot'].includes(op)) {
+          problems.push(...whereProblems(`${path}.${key}.${op}`, datamodel, field.type, inner));
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function suggestion(name: string, candidates: string[]): string {
+  const best = closest(name, candidates);
+  return best ? `; did you mean ${best}?` : '';
+}
+
+function toCompiledField(field: DatamodelField, redaction: Redaction | null): CompiledField {
+  return {
+    name: field.name,
+    type: field.type,
+    kind: field.kind === 'enum' ? 'enum' : 'scalar',
+    nullable: !field.isRequired,
+    list: field.isList,
+    redaction,
+  };
 }
 
 /**
  * The columns a to-one relation joins on, when each side is one field: the foreign key here and the
  * target's primary key, or this model's primary key and the foreign key on the target.
  */
-function toOneJoin(datamodel: Datamodel, modelName: string, field: DatamodelField) {
+function relationJoin(datamodel: Datamodel, modelName: string, field: DatamodelField) {
   const models = datamodel.datamodel.models;
   const idOf = (name: string) => {
     const ids = models[name]?.fields.filter((candidate) => candidate.isId) ?? [];
@@ -171,46 +518,4 @@ function toOneJoin(datamodel: Datamodel, modelName: string, field: DatamodelFiel
   return back?.relationFromFields?.length === 1 && localId
     ? { localField: localId, targetField: back.relationFromFields[0]! }
     : null;
-}
-
-function toCompiledField(field: DatamodelField): CompiledField {
-  return {
-    name: field.name,
-    type: field.type,
-    kind: field.kind === 'enum' ? 'enum' : 'scalar',
-    nullable: !field.isRequired,
-    list: field.isList,
-  };
-}
-
-/** ` (did you mean X?)` for the closest name, when one is close. */
-function suggest(name: string, candidates: string[]): string {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const distance = levenshtein(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
-    ? `; did you mean ${best}?`
-    : '';
-}
-
-function levenshtein(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -1,3 +1,5 @@
+import type { Budgets, Profile } from './types.js';
+
 /** Field names denied to every role unless a policy says otherwise (case-insensitive, camelCase-aware). */
 export const DEFAULT_DENY_GLOBS = [
   '*password*',
@@ -11,8 +13,47 @@ export const DEFAULT_DENY_GLOBS = [
 export const DEFAULT_TENANT_FIELD = 'tenantId';
 export const DEFAULT_SOFT_DELETE_FIELD = 'deletedAt';
 
-/** OrmAI's `prod` profile. */
-export const DEFAULT_BUDGETS = {
-  defaultTake: 25,
-  maxTake: 100,
-} as const;
+/** Budget defaults per profile; `prod` is OrmAI's production profile (CONTRACT §8). */
+export const PROFILE_BUDGETS: Record<Profile, Budgets> = {
+  prod: {
+    defaultTake: 25,
+    maxTake: 100,
+    maxIncludeDepth: 1,
+    maxSelectedFields: 40,
+    statementTimeoutMs: 2000,
+    maxComplexity: 5000,
+    maxDepth: 10,
+    maxAliases: 15,
+    maxDirectives: 10,
+    maxTokens: 2000,
+  },
+  internal: {
+    defaultTake: 50,
+    maxTake: 500,
+    maxIncludeDepth: 2,
+    maxSelectedFields: 80,
+    statementTimeoutMs: 5000,
+    maxComplexity: 20000,
+    maxDepth: 12,
+    maxAliases: 30,
+    maxDirectives: 20,
+    maxTokens: 5000,
+  },
+  dev: {
+    defaultTake: 100,
+    maxTake: 1000,
+    maxIncludeDepth: 3,
+    maxSelectedFields: 200,
+    statementTimeoutMs: 10000,
+    maxComplexity: 100000,
+    maxDepth: 15,
+    maxAliases: 50,
+    maxDirectives: 50,
+    maxTokens: 10000,
+  },
+};
+
+/** The `prod` budgets, the defaults when a policy names no profile. */
+export const DEFAULT_BUDGETS = PROFILE_BUDGETS.prod;
+
+export const DEFAULT_HASH_SALT = 'ormai';

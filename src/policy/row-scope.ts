@@ -1,26 +1,125 @@
-import type { CompiledField, CompiledModel } from './compile-policy.js';
+import type { CompiledField, CompiledModel, WhereTemplate } from './compile-policy.js';
+import type { Datamodel } from './datamodel.js';
 import type { Principal } from './principal.js';
 import { fail, ok, type Result } from './result.js';
 
 /** A Prisma-shaped where object, as plain data. */
 export type WhereData = Record<string, unknown>;
 
+const PRINCIPAL_VARIABLE = /^\$principal\.([A-Za-z_][\w.]*)$/;
+
 /**
- * The row predicate every read of a model is ANDed with: the principal's tenant and, where the
- * model soft-deletes, `deletedAt IS NULL`. An empty object means every row is visible.
+ * The row predicate every read of a model is ANDed with: the principal's tenant, `deletedAt IS
+ * NULL` where the model soft-deletes, and the roles' row filters (ownership and custom filters,
+ * ORed across roles). An empty object means every row is visible.
  */
-export function rowScope(model: CompiledModel, principal: Principal | null): Result<WhereData> {
-  const where: WhereData = {};
+export function rowScope(
+  model: CompiledModel,
+  principal: Principal | null,
+  datamodel: Datamodel,
+): Result<WhereData> {
+  const parts: WhereData[] = [];
   if (model.tenantField) {
     const tenant = tenantValue(model.tenantField, principal);
     if (!tenant.ok) return tenant;
-    where[model.tenantField.name] = tenant.value;
+    parts.push({ [model.tenantField.name]: tenant.value });
   }
-  if (model.softDeleteField) where[model.softDeleteField] = null;
-  return ok(where);
+  if (model.softDeleteField) parts.push({ [model.softDeleteField]: null });
+  if (model.rowFilters) {
+    const bound = model.rowFilters.map((template) =>
+      bindTemplate(template, model.name, principal, datamodel),
+    );
+    parts.push(bound.length === 1 ? bound[0]! : { OR: bound });
+  }
+  return ok(and(parts));
 }
 
-/** True when a row the database returned satisfies the model's scope (the after-fetch check). */
+/** One where from several: merged into one object while no key repeats, else an AND list. */
+function and(parts: WhereData[]): WhereData {
+  const merged: WhereData = {};
+  for (const part of parts) {
+    for (const [key, value] of Object.entries(part)) {
+      if (key in merged) return parts.length === 1 ? parts[0]! : { AND: parts };
+      merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+/**
+ * Fills `$principal.sub`, `$principal.tenantId` and `$principal.<claim>` in a row filter, each
+ * coerced to the type of the field it is compared with. A claim the token lacks matches no row.
+ */
+export function bindTemplate(
+  template: WhereTemplate,
+  modelName: string,
+  principal: Principal | null,
+  datamodel: Datamodel,
+): WhereData {
+  const model = datamodel.datamodel.models[modelName];
+  const bound: WhereData = {};
+  for (const [key, value] of Object.entries(template)) {
+    if (key === 'AND' || key === 'OR' || key === 'NOT') {
+      const list = Array.isArray(value) ? value : [value];
+      bound[key] = list.map((item) =>
+        bindTemplate(item as WhereTemplate, modelName, principal, datamodel),
+      );
+      continue;
+    }
+    const field = model?.fields.find((candidate) => candidate.name === key);
+    if (field?.kind === 'object') {
+      bound[key] = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([op, inner]) => [
+          op,
+          inner && typeof inner === 'object'
+            ? bindTemplate(inner as WhereTemplate, field.type, principal, datamodel)
+            : inner,
+        ]),
+      );
+      continue;
+    }
+    bound[key] = bindValue(value, field?.type ?? 'String', principal);
+  }
+  return bound;
+}
+
+function bindValue(value: unknown, type: string, principal: Principal | null): unknown {
+  if (typeof value === 'string') {
+    const variable = PRINCIPAL_VARIABLE.exec(value)?.[1];
+    if (!variable) return value;
+    const raw = principalVariable(principal, variable);
+    const coerced = raw === undefined || raw === null ? undefined : coerceToFieldType(type, raw);
+    // nothing equals a missing claim: match no row rather than every row
+    return coerced === undefined ? { in: [] } : coerced;
+  }
+  if (Array.isArray(value)) return value.map((item) => bindValue(item, type, principal));
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([op, inner]) => [op, bindValue(inner, type, principal)]),
+    );
+  }
+  return value;
+}
+
+function principalVariable(principal: Principal | null, path: string): unknown {
+  if (!principal) return undefined;
+  if (path === 'sub') return principal.sub;
+  if (path === 'tenantId') return principal.tenantId;
+  if (path === 'roles') return principal.roles;
+  let current: unknown = principal.claims;
+  for (const part of path.split('.')) {
+    current =
+      current && typeof current === 'object'
+        ? (current as Record<string, unknown>)[part]
+        : undefined;
+  }
+  return current;
+}
+
+/**
+ * True when a row the database returned satisfies the model's tenant scope and soft delete (the
+ * after-fetch check behind every field that returns rows).
+ */
 export function rowInScope(
   model: CompiledModel,
   principal: Principal | null,
@@ -61,11 +160,11 @@ export function coerceToFieldType(type: string, raw: unknown): unknown {
   switch (type) {
     case 'Int': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      return Number.isSafeInteger(n) ? n : undefined;
+      return Number.isSafeInteger(n) && String(raw).trim() !== '' ? n : undefined;
     }
     case 'Float': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      return Number.isFinite(n) ? n : undefined;
+      return Number.isFinite(n) && String(raw).trim() !== '' ? n : undefined;
     }
     case 'BigInt':
       try {

@@ -1,41 +1,151 @@
 import { z } from 'zod';
 
-const fieldName = z.string().min(1);
+const name = z.string().min(1);
 
-export const modelPolicySchema = z
+/** A where object in Prisma's shape; strings like `$principal.sub` are filled in per request. */
+const whereTemplate = z.record(z.string(), z.unknown());
+
+const fieldRules = z
   .object({
-    /** Leave the model out of every schema. */
-    hidden: z.boolean().optional(),
-    /** Not tenant-scoped: every tenant sees every row (reference data). */
-    global: z.boolean().optional(),
-    /** The field holding the tenant id; defaults to the policy's `tenantField` when the model has it. */
-    tenantField: fieldName.optional(),
-    /** The soft-delete timestamp; `false` turns soft delete off for this model. */
-    softDeleteField: z.union([fieldName, z.literal(false)]).optional(),
-    /** More globs of fields to deny on this model. */
-    denyFields: z.array(fieldName).optional(),
+    /** Only these fields are readable (default: all but the denied ones). */
+    allow: z.array(name).optional(),
+    /** Field-name globs to deny (`*secret*`, `ssn`). */
+    deny: z.array(name).optional(),
+    /** Fields returned masked: `true` for the default mask, or a pattern like `****{last4}`. */
+    mask: z.record(z.string(), z.union([z.literal(true), name])).optional(),
+    /** Fields returned as a salted sha256 hex digest. */
+    hash: z.array(name).optional(),
   })
   .strict();
 
+/** What a role may read of one model; the base policy and every role overlay share this shape. */
+const modelRules = {
+  /** The model is not readable (absent from the schema). */
+  hidden: z.boolean().optional(),
+  fields: fieldRules.optional(),
+  relations: z
+    .object({ allow: z.array(name).optional(), deny: z.array(name).optional() })
+    .strict()
+    .optional(),
+  /** Rows are limited to those whose field equals the principal's `sub`. */
+  ownershipField: name.optional(),
+  /** Rows are limited to those matching this where (principal variables allowed). */
+  rowFilter: whereTemplate.optional(),
+  /** A root list must be given a where (QUERY_TOO_BROAD otherwise). */
+  requireFilter: z.boolean().optional(),
+};
+
+export const modelPolicySchema = z
+  .object({
+    ...modelRules,
+    /** Not tenant-scoped: every tenant sees every row (reference data). */
+    global: z.boolean().optional(),
+    /** The field holding the tenant id; defaults to the policy's `tenantField` when the model has it. */
+    tenantField: name.optional(),
+    /** The soft-delete timestamp; `false` turns soft delete off for this model. */
+    softDeleteField: z.union([name, z.literal(false)]).optional(),
+  })
+  .strict();
+
+export const roleModelPolicySchema = z.object(modelRules).strict();
+
+export const budgetsSchema = z
+  .object({
+    /** Rows per list when `first`/`take` is not given. */
+    defaultTake: z.number().int().positive().optional(),
+    /** Rows per list at most (`first` above → QUERY_BUDGET_EXCEEDED). */
+    maxTake: z.number().int().positive().optional(),
+    /** Relation nesting at most (`orders { customer { orders } }` is 2). */
+    maxIncludeDepth: z.number().int().nonnegative().optional(),
+    /** Scalar fields selected in one operation at most. */
+    maxSelectedFields: z.number().int().positive().optional(),
+    /** Enforced by the database for every statement. */
+    statementTimeoutMs: z.number().int().positive().optional(),
+    /** Complexity score at most (a list field multiplies its children by its `first`). */
+    maxComplexity: z.number().int().positive().optional(),
+    /** GraphQL depth, aliases, directives and tokens at most (graphql-armor). */
+    maxDepth: z.number().int().positive().optional(),
+    maxAliases: z.number().int().nonnegative().optional(),
+    maxDirectives: z.number().int().nonnegative().optional(),
+    maxTokens: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const computedField = z.union([
+  z.object({ count: name }).strict(),
+  z.object({ sum: name }).strict(),
+]);
+
+/** A projection: a read-only type over one model with chosen fields and relation aggregates. */
+export const viewSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Z][A-Za-z0-9]*$/, 'a view name is PascalCase, e.g. CustomerSummary'),
+    model: name,
+    fields: z.array(name).min(1),
+    /** `{ orderCount: { count: 'orders' }, lifetimeCents: { sum: 'orders.totalCents' } }` */
+    computed: z.record(z.string(), computedField).optional(),
+    /** Roles that may read the view (default: every role that can read the model). */
+    roles: z.array(name).optional(),
+  })
+  .strict();
+
+export const writesSchema = z
+  .object({
+    /** Off by default: no mutation exists until this is true. */
+    enabled: z.boolean().optional(),
+    models: z
+      .record(
+        z.string(),
+        z
+          .object({
+            roles: z.array(name).optional(),
+            requireReason: z.boolean().optional(),
+          })
+          .passthrough(),
+      )
+      .optional(),
+  })
+  .passthrough();
+
+export const PROFILES = ['prod', 'internal', 'dev'] as const;
+export type Profile = (typeof PROFILES)[number];
+
 export const policySchema = z
   .object({
-    /** The tenant field name used by every model that has it. */
-    tenantField: fieldName.optional(),
-    /** The soft-delete field name used by every model that has it; `false` turns it off. */
-    softDeleteField: z.union([fieldName, z.literal(false)]).optional(),
-    /** Globs denied on every model; replaces the default list when given. */
-    denyFields: z.array(fieldName).optional(),
+    /** Defaults for budgets and writes: `prod` (the default) is the strictest. */
+    profile: z.enum(PROFILES).optional(),
+    /** The tenant field name used by every model that has it (default `tenantId`). */
+    tenantField: name.optional(),
+    /** The soft-delete field used by every model that has it (default `deletedAt`); `false` turns it off. */
+    softDeleteField: z.union([name, z.literal(false)]).optional(),
+    /** Globs denied on every model for every role; replaces the default list when given. */
+    denyFields: z.array(name).optional(),
+    /** Salt for hashed fields. */
+    hashSalt: z.string().optional(),
     models: z.record(z.string(), modelPolicySchema).optional(),
-    budgets: z
-      .object({
-        defaultTake: z.number().int().positive().optional(),
-        maxTake: z.number().int().positive().optional(),
-      })
-      .strict()
+    /** Per-role overlays; they only narrow the base. When given, a principal with none of these roles reads nothing. */
+    roles: z
+      .record(
+        z.string(),
+        z
+          .object({
+            models: z.record(z.string(), roleModelPolicySchema).optional(),
+            budgets: budgetsSchema.optional(),
+          })
+          .strict(),
+      )
       .optional(),
+    budgets: budgetsSchema.optional(),
+    views: z.array(viewSchema).optional(),
+    writes: writesSchema.optional(),
   })
   .strict();
 
 export type ModelPolicy = z.infer<typeof modelPolicySchema>;
+export type RoleModelPolicy = z.infer<typeof roleModelPolicySchema>;
+export type Budgets = Required<z.infer<typeof budgetsSchema>>;
+export type ViewPolicy = z.infer<typeof viewSchema>;
 /** A policy as data: JSON-serialisable, validated at start-up. */
 export type Policy = z.infer<typeof policySchema>;

@@ -1,11 +1,9 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import DataLoader from 'dataloader';
 import type { FieldNode, GraphQLResolveInfo } from 'graphql';
-import { unwrap } from '../errors.js';
 import type { CompiledModel } from '../policy/compile-policy.js';
-import { rowScope } from '../policy/row-scope.js';
 import { delegateOf, type OrmaiContext } from './context.js';
-import { and } from './where.js';
+import { and, type WhereTranslator } from './where.js';
 
 type Row = Record<string, unknown>;
 
@@ -28,6 +26,7 @@ export function loadToOne(
   key: unknown,
   context: OrmaiContext,
   info: GraphQLResolveInfo,
+  where: WhereTranslator,
 ): Promise<Row | null> {
   if (key === null || key === undefined) return Promise.resolve(null);
   let loaders = loadersByContext.get(context);
@@ -44,7 +43,7 @@ export function loadToOne(
   if (!entry) {
     const query = plan(target, context, info);
     entry = {
-      loader: batchLoader(target, targetField, query.query, context),
+      loader: batchLoader(target, targetField, query.query, context, where),
       nested: query.nested,
     };
     loaders.set(fieldNode, entry);
@@ -77,6 +76,7 @@ function batchLoader(
   targetField: string,
   query: PlannedQuery['query'],
   context: OrmaiContext,
+  where: WhereTranslator,
 ) {
   return new DataLoader<unknown, Row | null>(
     async (keys) => {
@@ -84,7 +84,7 @@ function batchLoader(
       const rows = await delegateOf(context.prisma, target.name).findMany({
         ...query,
         ...(select ? { select } : {}),
-        where: and(unwrap(rowScope(target, context.principal)), {
+        where: and(where.scope(target, context.principal), {
           [targetField]: { in: [...keys] },
         }),
       });

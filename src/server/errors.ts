@@ -5,23 +5,49 @@ const INTERNAL = Symbol('ormai.internal-cause');
 
 type MaskedError = GraphQLError & { [INTERNAL]?: unknown };
 
+/** A budget rejection: names the budget, its limit, what was asked, and how to fit. */
+export function budgetError(budget: string, limit: number, requested: number): OrmaiError {
+  const fit: Record<string, string> = {
+    max_depth: 'nest the selection less deeply',
+    max_aliases: 'use fewer aliases',
+    max_directives: 'use fewer directives',
+    max_tokens: 'send a shorter document',
+    statement_timeout: 'narrow the filter or ask for fewer rows, then retry',
+  };
+  return new OrmaiError(
+    'QUERY_BUDGET_EXCEEDED',
+    `${budget} is ${limit}; the request needed ${requested}`,
+    {
+      retryable: true,
+      hints: [fit[budget] ?? 'ask for less'],
+      details: { budget, limit, requested },
+    },
+  );
+}
+
+export interface MaskErrorOptions {
+  /** The database's statement timeout, named in the error when a statement hits it. */
+  statementTimeoutMs: number;
+}
+
 /**
  * yoga's maskError: our own errors and GraphQL's request errors (syntax, validation, coercion) go to
- * the client; anything else becomes INTERNAL_ERROR, its cause kept aside for the log only.
+ * the client; a statement the database cancelled for its timeout is a budget error; anything else
+ * becomes INTERNAL_ERROR, its cause kept aside for the log only.
  */
-export function maskError(error: unknown): Error {
+export const maskErrorWith = (options: MaskErrorOptions) => (error: unknown) =>
+  maskError(error, options);
+
+export function maskError(error: unknown, options?: MaskErrorOptions): Error {
+  if (options && isStatementTimeout(error)) {
+    return located(
+      error,
+      budgetError('statement_timeout', options.statementTimeoutMs, options.statementTimeoutMs + 1),
+    );
+  }
   const ormai = findOrmaiError(error);
   if (ormai) {
-    // keep where it happened (locations, path) from the located error around ours
-    return error instanceof GraphQLError && error !== ormai
-      ? new GraphQLError(ormai.message, {
-          ...(error.nodes ? { nodes: error.nodes } : {}),
-          ...(error.source ? { source: error.source } : {}),
-          ...(error.positions ? { positions: error.positions } : {}),
-          ...(error.path ? { path: error.path } : {}),
-          extensions: ormai.extensions,
-        })
-      : ormai;
+    return located(error, ormai);
   }
   if (error instanceof GraphQLError && !error.originalError) return error;
   const masked: MaskedError = new OrmaiError('INTERNAL_ERROR', 'internal error', {
@@ -29,6 +55,36 @@ export function maskError(error: unknown): Error {
   });
   masked[INTERNAL] = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   return masked;
+}
+
+/** Keeps where it happened (locations, path) from the located error around ours. */
+function located(error: unknown, ormai: OrmaiError): GraphQLError {
+  return error instanceof GraphQLError && error !== ormai
+    ? new GraphQLError(ormai.message, {
+        ...(error.nodes ? { nodes: error.nodes } : {}),
+        ...(error.source ? { source: error.source } : {}),
+        ...(error.positions ? { positions: error.positions } : {}),
+        ...(error.path ? { path: error.path } : {}),
+        extensions: ormai.extensions,
+      })
+    : ormai;
+}
+
+/** PostgreSQL cancelled a statement for statement_timeout (SQLSTATE 57014), somewhere in the chain. */
+function isStatementTimeout(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    const candidate = current as {
+      code?: unknown;
+      message?: unknown;
+      originalError?: unknown;
+      cause?: unknown;
+    };
+    if (candidate.code === '57014' || /statement timeout/i.test(String(candidate.message ?? '')))
+      return true;
+    current = candidate.originalError ?? candidate.cause;
+  }
+  return false;
 }
 
 /** The cause behind a masked INTERNAL_ERROR, for the log. */
@@ -50,6 +106,15 @@ function findOrmaiError(error: unknown): OrmaiError | null {
  * GraphQL's own request errors (a syntax error, an unknown field) are VALIDATION_ERROR.
  */
 export function withContractExtensions(error: GraphQLError, traceId: string): GraphQLError {
+  // graphql-armor's token limit is checked while parsing and arrives as a syntax error
+  const tokens = /Token limit of (\d+) exceeded/.exec(error.message);
+  if (tokens && !error.extensions.code) {
+    const limit = Number(tokens[1]);
+    return withContractExtensions(
+      located(error, budgetError('max_tokens', limit, limit + 1)),
+      traceId,
+    );
+  }
   const extensions = { ...error.extensions };
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
   const known = code && isContractCode(code);

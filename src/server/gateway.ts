@@ -1,14 +1,17 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { OrmaiError } from '../errors.js';
+import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { Runtime } from '../runtime.js';
+import { budgetRule } from '../schema/budget-rules.js';
 import { buildSchema } from '../schema/build-schema.js';
 import type { OrmaiContext } from '../schema/context.js';
 import type { NamingOptions } from '../schema/naming.js';
 import { principalFromAuthorization } from './auth.js';
-import { internalCauseOf, maskError, withContractExtensions } from './errors.js';
+import { budgetError, internalCauseOf, maskErrorWith, withContractExtensions } from './errors.js';
 import type { Logger } from './logger.js';
 import { traceIdFrom } from './trace.js';
 
@@ -25,7 +28,10 @@ export interface GatewayOptions {
 }
 
 export interface Gateway {
-  schema: GraphQLSchema;
+  /** The schema a principal's roles see (built once per set of roles). */
+  schemaFor(principal: Principal): GraphQLSchema;
+  /** The policy compiled for a principal's roles. */
+  policyFor(principal: Principal): CompiledPolicy;
   yoga: YogaServerInstance<Record<string, unknown>, OrmaiContext>;
   /** In-process requests, as a browser or curl would send them. */
   fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -35,7 +41,8 @@ export interface Gateway {
 
 const DEFAULT_QUERY = `# Paste a dev token printed by \`npm start\` into Headers below:
 #   { "Authorization": "Bearer <token>" }
-# Every row you can reach belongs to the token's tenant.
+# Every row you can reach belongs to the token's tenant, and the schema
+# (see Docs) is the one the token's roles may read.
 query RecentOrders {
   orders(first: 5, orderBy: [{ createdAt: DESC }]) {
     totalCount
@@ -43,23 +50,37 @@ query RecentOrders {
       id
       status
       totalCents
-      customer { name }
-      items { quantity product { name } }
+      customer { name email }
     }
     pageInfo { hasNextPage endCursor }
   }
 }
 `;
 
-/** The GraphQL endpoint: auth, trace ids, error shape and GraphiQL around the built schema. */
+/** The GraphQL endpoint: auth, per-role schemas, budgets, trace ids, error shape and GraphiQL. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { runtime, logger } = options;
-  const schema = buildSchema({
-    datamodel: runtime.app.datamodel,
-    policy: runtime.policy,
-    cursorSecret: options.cursorSecret ?? options.jwtSecret,
-    ...(options.naming ? { naming: options.naming } : {}),
-  });
+  const engine = runtime.policy;
+  // the most generous budgets of any role bound what graphql-armor lets through to the per-role checks
+  const widest = engine.forRoles(engine.declaredRoles).budgets;
+
+  const schemas = new WeakMap<CompiledPolicy, GraphQLSchema>();
+  const policyFor = (principal: Principal) => engine.forRoles(principal.roles);
+  const schemaFor = (principal: Principal) => {
+    const policy = policyFor(principal);
+    let schema = schemas.get(policy);
+    if (!schema) {
+      schema = buildSchema({
+        datamodel: runtime.app.datamodel,
+        policy,
+        cursorSecret: options.cursorSecret ?? options.jwtSecret,
+        ...(options.naming ? { naming: options.naming } : {}),
+      });
+      schemas.set(policy, schema);
+    }
+    return schema;
+  };
+
   const traceIds = new WeakMap<Request, string>();
   const traceOf = (request: Request) => {
     let id = traceIds.get(request);
@@ -86,10 +107,23 @@ export function createGateway(options: GatewayOptions): Gateway {
       ...(options.tenantClaim ? { tenantClaim: options.tenantClaim } : {}),
     });
   };
+  // the schema and the context both need the principal: authenticate once per request
+  const principals = new WeakMap<Request, Promise<Principal>>();
+  const principalOf = (request: Request) => {
+    let principal = principals.get(request);
+    if (!principal) {
+      principal = authenticate(request);
+      principals.set(request, principal);
+    }
+    return principal;
+  };
 
   const contractErrors: Plugin = {
     onRequest({ request }) {
       traceOf(request);
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(budgetRule);
     },
     onResultProcess({ request, result, setResult }) {
       const traceId = traceOf(request);
@@ -114,8 +148,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 
+  const armorLimit = (budget: string, limit: number) => ({
+    n: limit,
+    exposeLimits: true,
+    // reported as our budget error; only the token limit (checked while parsing) throws its own
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, error: GraphQLError) => {
+        const found = Number(/found (\d+)/.exec(error.message)?.[1] ?? limit + 1);
+        context?.reportError(budgetError(budget, limit, found));
+      },
+    ],
+  });
+
   const yoga = createYoga<Record<string, unknown>, OrmaiContext>({
-    schema,
+    schema: async ({ request }: { request: Request }) => schemaFor(await principalOf(request)),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     renderGraphiQL,
@@ -124,7 +171,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       defaultQuery: DEFAULT_QUERY,
       headers: JSON.stringify({ Authorization: 'Bearer <paste a dev token here>' }, null, 2),
     },
-    maskedErrors: { maskError },
+    maskedErrors: { maskError: maskErrorWith({ statementTimeoutMs: widest.statementTimeoutMs }) },
     logging: {
       // yoga reports every GraphQL error it returns; the unexpected ones are logged above
       debug: (...args) => logger.debug(args.map(String).join(' ')),
@@ -133,17 +180,28 @@ export function createGateway(options: GatewayOptions): Gateway {
       error: (...args) => logger.debug(args.map(String).join(' ')),
     },
     context: async ({ request }) => ({
-      principal: await authenticate(request),
+      principal: await principalOf(request),
       prisma: runtime.prisma,
       traceId: traceOf(request),
     }),
-    plugins: [contractErrors],
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: armorLimit('max_depth', widest.maxDepth),
+        maxAliases: armorLimit('max_aliases', widest.maxAliases),
+        maxDirectives: armorLimit('max_directives', widest.maxDirectives),
+        maxTokens: { n: widest.maxTokens },
+        costLimit: { enabled: false },
+        blockFieldSuggestion: { enabled: false },
+      }),
+      contractErrors,
+    ],
   });
 
   return {
-    schema,
+    schemaFor,
+    policyFor,
     yoga,
     fetch: (input, init) => Promise.resolve(yoga.fetch(input as never, init ?? {})),
-    authenticate,
+    authenticate: principalOf,
   };
 }

@@ -50,7 +50,8 @@ export class PothosTenantScopePlugin<Types extends SchemaTypes> extends BasePlug
     const named = type.kind === 'List' ? type.type : type;
     if (named.kind !== 'Object') return null;
     const typeConfig = this.buildCache.getTypeConfig(named.ref);
-    const modelName = typeConfig.extensions?.pothosPrismaModel;
+    // Prisma object types name their model; views name the model they summarise
+    const modelName = typeConfig.extensions?.ormaiModel ?? typeConfig.extensions?.pothosPrismaModel;
     if (typeof modelName !== 'string') return null;
     const model = this.builder.options.tenantScope.policy.models.get(modelName);
     return model && (model.tenantField || model.softDeleteField) ? model : null;

@@ -1,0 +1,28 @@
+import type { FieldNullability, InputFieldMap, SchemaTypes, TypeParam } from '@pothos/core';
+import type { PothosRedactionPlugin } from './index.js';
+import type { Redaction, RedactionPluginOptions } from './types.js';
+
+declare global {
+  export namespace PothosSchemaTypes {
+    export interface Plugins<Types extends SchemaTypes> {
+      redaction: PothosRedactionPlugin<Types>;
+    }
+
+    export interface SchemaBuilderOptions<Types extends SchemaTypes> {
+      redaction: RedactionPluginOptions;
+    }
+
+    export interface FieldOptions<
+      Types extends SchemaTypes,
+      ParentShape,
+      Type extends TypeParam<Types>,
+      Nullable extends FieldNullability<Type>,
+      Args extends InputFieldMap,
+      ResolveShape,
+      ResolveReturnShape,
+    > {
+      /** Return the value masked or hashed, per the policy. */
+      redaction?: Redaction | null;
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import type { PolicyEngine } from './compile-policy.js';
+
+export interface Finding {
+  severity: 'error' | 'warning';
+  /** The role the finding is about, or `*` for the policy as a whole. */
+  role: string;
+  /** Where: a model, a relation walk (`Customer.orders → Order`) or a policy path. */
+  path: string;
+  message: string;
+}
+
+/**
+ * Static verification of a policy against its datamodel, for every role: every readable model is
+ * tenant-scoped or explicitly global, no allowed relation walks from scoped rows into unscoped ones,
+ * a model that requires a filter can be filtered, and writes in the prod profile need a reason.
+ * Pure; `ormai check` prints the findings and the server refuses to start on an error.
+ */
+export function checkPolicy(engine: PolicyEngine): Finding[] {
+  const findings: Finding[] = [];
+  const roleSets =
+    engine.declaredRoles.length > 0 ? engine.declaredRoles.map((role) => [role]) : [[]];
+  const profile = engine.policy.profile ?? 'prod';
+
+  for (const roles of roleSets) {
+    const role = roles[0] ?? '*';
+    const compiled = engine.forRoles(roles);
+    for (const model of compiled.models.values()) {
+      const scoped = model.tenantField !== null || model.global;
+      if (!scoped) {
+        findings.push({
+          severity: 'error',
+          role,
+          path: model.name,
+          message:
+            'not scoped: it has no tenant field; name one (tenantField) or mark it global: true',
+        });
+      }
+      for (const relation of model.relations.values()) {
+        const target = compiled.models.get(relation.target)!;
+        if ((model.tenantField || model.global) && !target.tenantField && !target.global) {
+          findings.push({
+            severity: 'error',
+            role,
+            path: `${model.name}.${relation.name} → ${target.name}`,
+            message: 'not scoped: the relation leads from tenant data into rows of every tenant',
+          });
+        }
+      }
+      if (
+        model.requireFilter &&
+        ![...model.fields.values()].some((field) => !field.redaction && !field.list)
+      ) {
+        findings.push({
+          severity: 'error',
+          role,
+          path: model.name,
+          message: 'requires a filter but has no field this role can filter on',
+        });
+      }
+    }
+    for (const view of engine.policy.views ?? []) {
+      const compiledView = compiled.views.get(view.name);
+      if (!compiledView) continue;
+      for (const name of Object.keys(view.computed ?? {})) {
+        if (!compiledView.computed.some((computed) => computed.name === name)) {
+          findings.push({
+            severity: 'warning',
+            role,
+            path: `${view.name}.${name}`,
+            message:
+              'left out: it aggregates a relation or a field this role cannot read unredacted',
+          });
+        }
+      }
+    }
+  }
+
+  if (engine.policy.writes?.enabled && profile === 'prod') {
+    for (const [model, rules] of Object.entries(engine.policy.writes.models ?? {})) {
+      if (rules.requireReason === false) {
+        findings.push({
+          severity: 'error',
+          role: '*',
+          path: `writes.models.${model}`,
+          message: 'writable without a reason in the prod profile; remove requireReason: false',
+        });
+      }
+    }
+  }
+  return findings;
+}
+
+export function formatFinding(finding: Finding): string {
+  return `${finding.severity === 'error' ? 'error' : 'warn '} ${finding.role}: ${finding.path}: ${finding.message}`;
+}

@@ -1,0 +1,176 @@
+import { validationError } from '../errors.js';
+import { delegateOf, type OrmaiContext } from './context.js';
+import { requireFilterWhenAsked } from './lists.js';
+import { modelNames, type NamingOptions } from './naming.js';
+import { filterableFields, GRAPHQL_SCALAR, numericFields, type SchemaParts } from './parts.js';
+
+type AggregateRow = {
+  _count?: { _all?: number } | number;
+  _sum?: Record<string, unknown>;
+  _avg?: Record<string, unknown>;
+  _min?: Record<string, unknown>;
+  _max?: Record<string, unknown>;
+} & Record<string, unknown>;
+
+/**
+ * `xsAggregate(where)` and `xsGroupBy(by, where, first)` per model: count, and sum/avg/min/max over
+ * the numeric fields the roles read unredacted; groups by unredacted fields only. Both are scoped
+ * like every other read.
+ */
+export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): void {
+  const { builder, policy, where, whereInputs } = parts;
+
+  for (const model of policy.models.values()) {
+    const names = modelNames(model.name, naming);
+    const numeric = numericFields(model);
+    const groupable = filterableFields(model);
+    const delegate = (context: OrmaiContext) =>
+      delegateOf(context.prisma, model.name) as unknown as {
+        aggregate(args: object): Promise<AggregateRow>;
+        groupBy(args: object): Promise<AggregateRow[]>;
+      };
+
+    let sums: unknown;
+    let extremes: unknown;
+    if (numeric.length > 0) {
+      sums = builder.objectRef(`${model.name}NumericAggregate`).implement({
+        description: `Sums and averages of ${model.name}'s numeric fields (null over no rows)`,
+        fields: (t: any) =>
+          Object.fromEntries(
+            numeric.map((field) => [
+              field.name,
+              t.float({
+                nullable: true,
+                resolve: (parent: Record<string, unknown>) => toNumber(parent[field.name]),
+              }),
+            ]),
+          ),
+      });
+      extremes = builder.objectRef(`${model.name}ExtremeAggregate`).implement({
+        description: `Minimum or maximum of ${model.name}'s numeric fields (null over no rows)`,
+        fields: (t: any) =>
+          Object.fromEntries(
+            numeric.map((field) => [
+              field.name,
+              t.field({
+                type: GRAPHQL_SCALAR[field.type] ?? 'Float',
+                nullable: true,
+                resolve: (parent: Record<string, unknown>) => parent[field.name] ?? null,
+              }),
+            ]),
+          ),
+      });
+    }
+    const aggregateFields = (t: any) => ({
+      count: t.int({ resolve: (row: AggregateRow) => countOf(row) }),
+      ...(numeric.length > 0
+        ? {
+            sum: t.field({ type: sums, resolve: (row: AggregateRow) => row._sum ?? {} }),
+            avg: t.field({ type: sums, resolve: (row: AggregateRow) => row._avg ?? {} }),
+            min: t.field({ type: extremes, resolve: (row: AggregateRow) => row._min ?? {} }),
+            max: t.field({ type: extremes, resolve: (row: AggregateRow) => row._max ?? {} }),
+          }
+        : {}),
+    });
+    const numericSelection = () => {
+      const all = Object.fromEntries(numeric.map((field) => [field.name, true]));
+      return numeric.length > 0 ? { _sum: all, _avg: all, _min: all, _max: all } : {};
+    };
+
+    const aggregate = builder.objectRef(`${model.name}Aggregate`).implement({
+      description: `Count and numeric aggregates over the ${model.name} rows you can see`,
+      fields: aggregateFields,
+    });
+    builder.queryField(`${names.list}Aggregate`, (t: any) =>
+      t.field({
+        type: aggregate,
+        args: { where: t.arg({ type: whereInputs.get(model.name), required: false }) },
+        resolve: (
+          _root: unknown,
+          args: { where?: Record<string, unknown> },
+          context: OrmaiContext,
+        ) => {
+          requireFilterWhenAsked(model, args.where);
+          return delegate(context).aggregate({
+            where: where.scoped(model, args.where, context.principal),
+            _count: { _all: true },
+            ...numericSelection(),
+          });
+        },
+      }),
+    );
+
+    if (groupable.length === 0) continue;
+    const byField = builder.enumType(`${model.name}GroupByField`, {
+      values: Object.fromEntries(groupable.map((field) => [field.name, { value: field.name }])),
+    });
+    const key = builder.objectRef(`${model.name}GroupKey`).implement({
+      description: `The values one ${model.name} group shares (fields not grouped by are null)`,
+      fields: (t: any) =>
+        Object.fromEntries(
+          groupable.map((field) => [
+            field.name,
+            t.field({
+              type: field.kind === 'enum' ? 'String' : (GRAPHQL_SCALAR[field.type] ?? 'String'),
+              nullable: true,
+              resolve: (parent: Record<string, unknown>) => parent[field.name] ?? null,
+            }),
+          ]),
+        ),
+    });
+    const group = builder.objectRef(`${model.name}Group`).implement({
+      fields: (t: any) => ({
+        key: t.field({ type: key, resolve: (row: AggregateRow) => row }),
+        ...aggregateFields(t),
+      }),
+    });
+    builder.queryField(`${names.list}GroupBy`, (t: any) =>
+      t.field({
+        type: [group],
+        args: {
+          by: t.arg({ type: [byField], required: true }),
+          where: t.arg({ type: whereInputs.get(model.name), required: false }),
+          first: t.arg.int({
+            required: false,
+            description: 'groups to return, ordered by the keys',
+          }),
+        },
+        complexity: (args: { first?: number | null }) => ({
+          field: 1,
+          multiplier: Math.max(1, args.first ?? policy.budgets.defaultTake),
+        }),
+        resolve: (
+          _root: unknown,
+          args: { by: string[]; where?: Record<string, unknown>; first?: number | null },
+          context: OrmaiContext,
+        ) => {
+          requireFilterWhenAsked(model, args.where);
+          const by = [...new Set(args.by)];
+          if (by.length === 0) {
+            throw validationError('by must name at least one field', 'by', [
+              `group by one or more of: ${groupable.map((field) => field.name).join(', ')}`,
+            ]);
+          }
+          return delegate(context).groupBy({
+            by,
+            where: where.scoped(model, args.where, context.principal),
+            _count: { _all: true },
+            ...numericSelection(),
+            orderBy: by.map((field) => ({ [field]: 'asc' })),
+            take: parts.takeOf(args.first),
+          });
+        },
+      }),
+    );
+  }
+}
+
+function countOf(row: AggregateRow): number {
+  const count = row._count;
+  return typeof count === 'number' ? count : Number(count?._all ?? 0);
+}
+
+function toNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  return Number(value);
+}

@@ -1,0 +1,78 @@
+import { OrmaiError } from '../errors.js';
+import type { CompiledModel } from '../policy/compile-policy.js';
+import type { SortKey } from './cursor.js';
+import type { SchemaParts } from './parts.js';
+import type { WhereInput } from './where.js';
+
+/** What a connection field resolves to; nodes and edges read from it. */
+export interface ConnectionResult {
+  edges: { cursor: string; node: Record<string, unknown> }[];
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
+  /** The scoped, filtered where, for totalCount (which ignores paging). */
+  countWhere: object;
+}
+
+/** A page of rows as a connection: cursors are signed only when a client asks for them. */
+export function connectionResult(
+  parts: SchemaParts,
+  /** What the cursors are bound to: the model, or the view. */
+  cursorName: string,
+  keys: SortKey[],
+  rows: Record<string, unknown>[],
+  take: number,
+  hasPreviousPage: boolean,
+  countWhere: object,
+): ConnectionResult {
+  const page = rows.slice(0, take);
+  const cursorOf = (node: Record<string, unknown> | undefined) =>
+    node ? parts.cursors.encode(cursorName, keys, node) : null;
+  return {
+    edges: page.map((node) => ({
+      node,
+      get cursor() {
+        return cursorOf(node)!;
+      },
+    })),
+    pageInfo: {
+      hasNextPage: rows.length > take,
+      hasPreviousPage,
+      get startCursor() {
+        return cursorOf(page[0]);
+      },
+      get endCursor() {
+        return cursorOf(page.at(-1));
+      },
+    },
+    countWhere,
+  };
+}
+
+/** Models marked requireFilter refuse an unfiltered root list. */
+export function requireFilterWhenAsked(model: CompiledModel, input: WhereInput | null | undefined) {
+  if (model.requireFilter && (!input || Object.values(input).every((value) => value == null))) {
+    throw new OrmaiError('QUERY_TOO_BROAD', `listing ${model.name} needs a filter`, {
+      retryable: true,
+      hints: [`pass where: { … } naming at least one condition on ${model.name}`],
+      details: { model: model.name },
+    });
+  }
+}
+
+/** A planned `select` must still load the sort keys (for cursors) and the scope fields (for the check). */
+export function withKeys(query: object, keys: SortKey[], model: CompiledModel): object {
+  const select = (query as { select?: Record<string, unknown> }).select;
+  if (!select) return query;
+  const needed = [...keys.map((key) => key.field), model.tenantField?.name, model.softDeleteField];
+  return {
+    ...query,
+    select: {
+      ...select,
+      ...Object.fromEntries(needed.filter(Boolean).map((field) => [field, true])),
+    },
+  };
+}
