@@ -160,13 +160,7 @@ function compileForRoles(
     const base = policy.models?.[name] ?? {};
     const views = overlays
       .map((role) =>
-        roleView(
-          policy,
-          name,
-          model,
-          base,
-          role ? policy.roles?.[role]?.models?.[name] : undefined,
-        ),
+        roleView(policy, model, base, role ? policy.roles?.[role]?.models?.[name] : undefined),
       )
       .filter((view): view is RoleView => view !== null);
     if (views.length === 0) continue;
@@ -225,7 +219,6 @@ function compileForRoles(
 /** One role's view of one model: base rules narrowed by the role's overlay; null when hidden. */
 function roleView(
   policy: Policy,
-  name: string,
   model: DatamodelModel,
   base: ModelPolicy,
   overlay: RoleModelPolicy | undefined,
@@ -268,7 +261,6 @@ function roleView(
     ...(rule.ownershipField ? [{ [rule.ownershipField]: '$principal.sub' }] : []),
     ...(rule.rowFilter ? [rule.rowFilter] : []),
   ]);
-  void name;
   return {
     fields,
     relations,
@@ -451,9 +443,9 @@ function whereProblems(
   for (const [key, value] of Object.entries(where as Record<string, unknown>)) {
     if (key === 'AND' || key === 'OR' || key === 'NOT') {
       const list = Array.isArray(value) ? value : [value];
-      list.forEach((item, i) =>
-        problems.push(...whereProblems(`${path}.${key}[${i}]`, datamodel, modelName, item)),
-      );
+      for (const [i, item] of list.entries()) {
+        problems.push(...whereProblems(`${path}.${key}[${i}]`, datamodel, modelName, item));
+      }
       continue;
     }
     const field = model.fields.find((f) => f.name === key);
