@@ -108,7 +108,7 @@ function findOrmaiError(error: unknown): OrmaiError | null {
 export function withContractExtensions(error: GraphQLError, traceId: string): GraphQLError {
   // graphql-armor's token limit is checked while parsing and arrives as a syntax error
   const tokens = /Token limit of (\d+) exceeded/.exec(error.message);
-  if (tokens && !error.extensions.code) {
+  if (tokens && !isContractCode(String(error.extensions.code ?? ''))) {
     const limit = Number(tokens[1]);
     return withContractExtensions(
       located(error, budgetError('max_tokens', limit, limit + 1)),
@@ -116,6 +116,25 @@ export function withContractExtensions(error: GraphQLError, traceId: string): Gr
     );
   }
   const extensions = { ...error.extensions };
+  // a field the caller's schema lacks (denied, or not there at all) is named as not allowed
+  const unknownField =
+    /^Cannot query field "([^"]+)" on type "([^"]+)"/.exec(error.message) ??
+    /^Field "([^"]+)" is not defined by type "([^"]+)"/.exec(error.message) ??
+    swap(
+      /^Expected value of type "([^"]+)" not to include unknown field "([^"]+)"/.exec(
+        error.message,
+      ),
+    ) ??
+    /^Value "([^"]+)" does not exist in "([^"]+)" enum/.exec(error.message);
+  const ours = typeof extensions.code === 'string' && isContractCode(extensions.code);
+  if (unknownField && !ours) {
+    extensions.code = 'FIELD_NOT_ALLOWED';
+    extensions.retryable = true;
+    extensions.retryHints = [
+      `${unknownField[2]} has no field ${unknownField[1]} you can use; describeSchema lists what your roles can read`,
+    ];
+    extensions.details = { field: unknownField[1], type: unknownField[2] };
+  }
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
   const known = code && isContractCode(code);
   const normalized: Record<string, unknown> = {
@@ -134,6 +153,11 @@ export function withContractExtensions(error: GraphQLError, traceId: string): Gr
     ...(error.path ? { path: error.path } : {}),
     extensions: normalized,
   });
+}
+
+/** [match, a, b] → [match, b, a] */
+function swap(match: RegExpExecArray | null): [string, string, string] | null {
+  return match ? [match[0], match[2]!, match[1]!] : null;
 }
 
 const CODES = new Set<ErrorCode>([

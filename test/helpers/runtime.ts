@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { saasApp } from '../../examples/saas/app.js';
 import { openDatabase } from '../../src/db/database.js';
 import type { Principal } from '../../src/policy/principal.js';
+import type { Policy } from '../../src/policy/types.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { signToken } from '../../src/server/auth.js';
 import { createGateway, type Gateway } from '../../src/server/gateway.js';
@@ -29,7 +30,7 @@ export interface TestApp {
   /** POST /graphql in-process with a bearer token for the principal. */
   graphql(
     principal:
-      | { sub?: string; tenantId?: number | string | null; roles?: string[] }
+      | { sub?: string; tenantId?: number | string | null; roles?: readonly string[] }
       | string
       | null,
     query: string,
@@ -42,8 +43,13 @@ export interface GraphQLBody {
   errors?: { message: string; extensions: Record<string, any>; path?: unknown[] }[];
 }
 
+export interface TestAppOptions {
+  /** Serve the example with this policy instead of its own. */
+  policy?: Policy;
+}
+
 /** Registers beforeAll/afterAll for a database of `kind` and returns a handle filled in beforeAll. */
-export function useTestApp(kind: DatabaseKind): TestApp {
+export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {}): TestApp {
   const app = {} as TestApp;
   let dropSchema: (() => Promise<void>) | undefined;
 
@@ -61,7 +67,10 @@ export function useTestApp(kind: DatabaseKind): TestApp {
     } else {
       options = { dataDir: 'memory://', logQueries: true };
     }
-    const runtime = await openRuntime(saasApp, options);
+    const runtime = await openRuntime(
+      testOptions.policy ? { ...saasApp, policy: testOptions.policy } : saasApp,
+      options,
+    );
     const statements: string[] = [];
     runtime.prisma.$on('query', (event) => statements.push(event.query));
     const gateway = createGateway({
