@@ -39,6 +39,14 @@ export const maskErrorWith = (options: MaskErrorOptions) => (error: unknown) =>
   maskError(error, options);
 
 export function maskError(error: unknown, options?: MaskErrorOptions): Error {
+  // graphql-armor checks the token limit while parsing; its error comes from its own copy of graphql
+  const tokens = /Token limit of (\d+) exceeded/.exec(
+    String((error as Error | null)?.message ?? ''),
+  );
+  if (tokens) {
+    const limit = Number(tokens[1]);
+    return budgetError('max_tokens', limit, limit + 1);
+  }
   if (options && isStatementTimeout(error)) {
     return located(
       error,
