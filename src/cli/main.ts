@@ -5,6 +5,7 @@ import { resolveJwtSecret, signToken } from '../server/auth.js';
 import { createGateway } from '../server/gateway.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from '../server/http-server.js';
 import { createLogger } from '../server/logger.js';
+import { runChecks } from './check.js';
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -125,6 +126,19 @@ program
     } finally {
       await runtime.close();
     }
+  });
+
+program
+  .command('check')
+  .description(
+    'verify the policy statically: scoping, relation walks, filter oracles, write reasons',
+  )
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .action(async (opts: { config: string }) => {
+    const config = await loadConfig(opts.config);
+    const report = runChecks(config.app);
+    for (const line of report.lines) print(line);
+    process.exit(report.ok ? 0 : 1);
   });
 
 program
