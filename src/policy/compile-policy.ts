@@ -160,7 +160,13 @@ function compileForRoles(
     const base = policy.models?.[name] ?? {};
     const views = overlays
       .map((role) =>
-        roleView(policy, model, base, role ? policy.roles?.[role]?.models?.[name] : undefined),
+        roleView(
+          policy,
+          name,
+          model,
+          base,
+          role ? policy.roles?.[role]?.models?.[name] : undefined,
+        ),
       )
       .filter((view): view is RoleView => view !== null);
     if (views.length === 0) continue;
@@ -219,12 +225,14 @@ function compileForRoles(
 /** One role's view of one model: base rules narrowed by the role's overlay; null when hidden. */
 function roleView(
   policy: Policy,
+  name: string,
   model: DatamodelModel,
   base: ModelPolicy,
   overlay: RoleModelPolicy | undefined,
 ): RoleView | null {
   const rules = [base, overlay].filter((rule): rule is RoleModelPolicy => !!rule);
   if (rules.some((rule) => rule.hidden)) return null;
+  if (policy.expose && !policy.expose.includes(name)) return null;
   const denyGlobs = [
     ...(policy.denyFields ?? DEFAULT_DENY_GLOBS),
     ...rules.flatMap((rule) => rule.fields?.deny ?? []),
@@ -366,6 +374,9 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
       problems.push(...whereProblems(`${path}.rowFilter`, datamodel, modelName, rules.rowFilter));
   };
 
+  for (const [index, name] of (policy.expose ?? []).entries()) {
+    if (!models[name]) unknownModel(`expose[${index}]`, name);
+  }
   for (const [name, rules] of Object.entries(policy.models ?? {})) {
     if (!models[name]) {
       unknownModel(`models.${name}`, name);

@@ -120,6 +120,8 @@ export const policySchema = z
     tenantField: name.optional(),
     /** The soft-delete field used by every model that has it (default `deletedAt`); `false` turns it off. */
     softDeleteField: z.union([name, z.literal(false)]).optional(),
+    /** Only these models are readable (default: every model of the datamodel). */
+    expose: z.array(name).optional(),
     /** Globs denied on every model for every role; replaces the default list when given. */
     denyFields: z.array(name).optional(),
     /** Salt for hashed fields. */
