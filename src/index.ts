@@ -9,21 +9,28 @@ export {
 } from './db/database.js';
 export { MigrationChecksumError, migrate, readMigrations } from './db/migrate.js';
 export { type ErrorCode, OrmaiError, type OrmaiErrorOptions } from './errors.js';
+export { PolicyBuilder, RoleBuilder } from './policy/builder.js';
+export { checkPolicy, type Finding, formatFinding } from './policy/check-policy.js';
 export {
   type CompiledModel,
   type CompiledPolicy,
   type CompiledRelation,
   compilePolicy,
+  type PolicyEngine,
 } from './policy/compile-policy.js';
 export type { Datamodel } from './policy/datamodel.js';
-export { DEFAULT_BUDGETS, DEFAULT_DENY_GLOBS } from './policy/defaults.js';
+export { DEFAULT_BUDGETS, DEFAULT_DENY_GLOBS, PROFILE_BUDGETS } from './policy/defaults.js';
+export { describeSchema, type SchemaDescription } from './policy/describe.js';
+export { explainPolicy } from './policy/explain.js';
 export type { Principal } from './policy/principal.js';
+export { hashValue, maskValue, type Redaction } from './policy/redaction.js';
 export { rowScope } from './policy/row-scope.js';
-export { type Policy, policySchema } from './policy/types.js';
+export { type Budgets, type Policy, policySchema } from './policy/types.js';
 export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 export { type BuildSchemaOptions, buildSchema } from './schema/build-schema.js';
 export type { OrmaiContext } from './schema/context.js';
 export type { NamingOptions } from './schema/naming.js';
+export { verifySchema } from './schema/verify-schema.js';
 export { principalFromAuthorization, signToken, verifyToken } from './server/auth.js';
 export { createGateway, type Gateway, type GatewayOptions } from './server/gateway.js';
 export { type RunningServer, startHttpServer } from './server/http-server.js';

@@ -120,3 +120,15 @@ describe('ormai check', () => {
     expect(serve.stderr).toContain('the policy fails ormai check');
   }, 60_000);
 });
+
+describe('ormai explain', () => {
+  it("the example README's table is the policy's", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { explainPolicy } = await import('../src/policy/explain.js');
+    const engine = compilePolicy(saasApp.policy, saasApp.datamodel);
+    if (!engine.ok) throw new Error(engine.message);
+    const readme = readFileSync(join(ROOT, 'examples', 'saas', 'README.md'), 'utf8');
+    const embedded = /<!-- explain:start -->\n([\s\S]*?)\n<!-- explain:end -->/.exec(readme)?.[1];
+    expect(embedded).toBe(explainPolicy(engine.value));
+  });
+});

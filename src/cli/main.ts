@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadConfig, type OrmaiConfig } from '../config.js';
+import { compilePolicy } from '../policy/compile-policy.js';
+import { explainPolicy } from '../policy/explain.js';
 import { openRuntime, runtimeOptionsFromConfig } from '../runtime.js';
 import { resolveJwtSecret, signToken } from '../server/auth.js';
 import { createGateway } from '../server/gateway.js';
@@ -139,6 +141,17 @@ program
     const report = runChecks(config.app);
     for (const line of report.lines) print(line);
     process.exit(report.ok ? 0 : 1);
+  });
+
+program
+  .command('explain')
+  .description('print what each role reads, field by field (allow, mask, hash, deny), as markdown')
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .action(async (opts: { config: string }) => {
+    const config = await loadConfig(opts.config);
+    const compiled = compilePolicy(config.app.policy, config.app.datamodel);
+    if (!compiled.ok) throw new Error(compiled.message);
+    print(explainPolicy(compiled.value));
   });
 
 program

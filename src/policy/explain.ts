@@ -1,0 +1,34 @@
+import type { PolicyEngine } from './compile-policy.js';
+
+/**
+ * A markdown table of what each role reads: one row per model field, one column per role, each cell
+ * `allow`, `mask`, `hash` or `deny` (a hidden model is `deny` throughout). Row filters are listed
+ * below it. `ormai explain` prints it; the example's README embeds it.
+ */
+export function explainPolicy(engine: PolicyEngine): string {
+  const roles = engine.declaredRoles.length > 0 ? engine.declaredRoles : ['*'];
+  const compiled = roles.map((role) => engine.forRoles(role === '*' ? [] : [role]));
+  const lines = [
+    `| model.field | ${roles.join(' | ')} |`,
+    `|---|${roles.map(() => '---|').join('')}`,
+  ];
+  const filters: string[] = [];
+  for (const [name, model] of Object.entries(engine.datamodel.datamodel.models)) {
+    for (const field of model.fields) {
+      if (field.kind === 'object') continue;
+      const cells = compiled.map((policy) => {
+        const readable = policy.models.get(name)?.fields.get(field.name);
+        return readable ? (readable.redaction?.kind ?? 'allow') : 'deny';
+      });
+      lines.push(`| ${name}.${field.name} | ${cells.join(' | ')} |`);
+    }
+    compiled.forEach((policy, index) => {
+      const rowFilters = policy.models.get(name)?.rowFilters;
+      if (rowFilters)
+        filters.push(
+          `- ${roles[index]} reads ${name} rows where ${JSON.stringify(rowFilters.length === 1 ? rowFilters[0] : { OR: rowFilters })}`,
+        );
+    });
+  }
+  return [...lines, ...(filters.length > 0 ? ['', ...filters] : [])].join('\n');
+}
