@@ -1,12 +1,19 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadConfig, type OrmaiConfig } from '../config.js';
+import {
+  createMcpHttpHandler,
+  readTools,
+  serveStdio,
+  type ToolCallEvent,
+} from '../mcp-bridge/index.js';
 import { compilePolicy } from '../policy/compile-policy.js';
 import { explainPolicy } from '../policy/explain.js';
+import type { Principal } from '../policy/principal.js';
 import { openRuntime, runtimeOptionsFromConfig } from '../runtime.js';
-import { resolveJwtSecret, signToken } from '../server/auth.js';
-import { createGateway } from '../server/gateway.js';
+import { resolveJwtSecret, signToken, verifyToken } from '../server/auth.js';
+import { createGateway, type Gateway } from '../server/gateway.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from '../server/http-server.js';
-import { createLogger } from '../server/logger.js';
+import { createLogger, type Logger } from '../server/logger.js';
 import { runChecks } from './check.js';
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
@@ -61,12 +68,17 @@ program
       gateway,
       runtime,
       logger,
+      mcp: createMcpHttpHandler({
+        ...bridgeOptions(gateway, logger),
+        authenticate: gateway.authenticate,
+      }),
       port: opts.port ?? envPort ?? config.server?.port ?? DEFAULT_PORT,
       host: opts.host ?? process.env.HOST ?? config.server?.host ?? DEFAULT_HOST,
     });
 
     print(`ormai: serving ${config.app.name}`);
     print(`  GraphQL + GraphiQL  ${running.url}/graphql`);
+    print(`  MCP (HTTP)          ${running.url}/mcp`);
     print(`  health              ${running.url}/healthz`);
     const principals = config.app.devPrincipals ?? [];
     if (principals.length > 0) {
@@ -97,6 +109,95 @@ program
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('mcp')
+  .description('serve the db.* tools over MCP stdio; the principal comes from ORMAI_TOKEN (a JWT)')
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .option(
+    '--dev-principal <spec>',
+    'run without a token as this principal, e.g. sub=1,tenant=1,roles=agent',
+  )
+  .action(async (opts: { config: string; devPrincipal?: string }) => {
+    // stdout is the protocol: everything else goes to stderr
+    const say = (line: string) => process.stderr.write(`${line}\n`);
+    const config = await loadConfig(opts.config);
+    const logger = createLogger();
+    let principal: Principal;
+    let secret: string;
+    if (opts.devPrincipal) {
+      principal = parsePrincipalSpec(opts.devPrincipal);
+      secret = resolveJwtSecret().secret;
+      say(`ormai mcp: running as the dev principal ${JSON.stringify(principal)}`);
+    } else {
+      const token = process.env.ORMAI_TOKEN;
+      secret = process.env.ORMAI_JWT_SECRET ?? config.auth?.jwtSecret ?? '';
+      if (!token || !secret) {
+        throw new Error(
+          'ormai mcp needs ORMAI_TOKEN (a JWT from `ormai token`) and ORMAI_JWT_SECRET to verify it; or pass --dev-principal explicitly',
+        );
+      }
+      principal = await verifyToken(token, {
+        secret,
+        ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
+      });
+    }
+    const runtime = await openRuntime(config.app, {
+      ...runtimeOptionsFromConfig(config),
+      log: say,
+    });
+    const gateway = createGateway({
+      runtime,
+      jwtSecret: secret,
+      logger,
+      ...(config.naming ? { naming: config.naming } : {}),
+    });
+    try {
+      await serveStdio(bridgeOptions(gateway, logger), principal);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+program
+  .command('mcp-config')
+  .description('print MCP client configuration (stdio and HTTP) with the tool schemas')
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .option('--http <url>', 'the /mcp URL of a running ormai serve', 'http://127.0.0.1:4000/mcp')
+  .option('--roles <roles>', 'roles whose tools to list', 'agent')
+  .action(async (opts: { config: string; http: string; roles: string }) => {
+    const config = await loadConfig(opts.config);
+    const compiled = compilePolicy(config.app.policy, config.app.datamodel);
+    if (!compiled.ok) throw new Error(compiled.message);
+    const configFile = opts.config === DEFAULT_CONFIG_FILE ? [] : ['--config', opts.config];
+    print(
+      JSON.stringify(
+        {
+          mcpServers: {
+            'ormai-stdio': {
+              command: 'npx',
+              args: ['ormai', 'mcp', ...configFile],
+              env: {
+                ORMAI_TOKEN: '<a JWT from: npx ormai token --sub 1 --tenant 1 --roles agent>',
+                ORMAI_JWT_SECRET: '<the server secret>',
+              },
+            },
+            'ormai-http': {
+              type: 'http',
+              url: opts.http,
+              headers: {
+                Authorization:
+                  'Bearer <a JWT from: npx ormai token --sub 1 --tenant 1 --roles agent>',
+              },
+            },
+          },
+          tools: readTools(compiled.value.forRoles(opts.roles.split(','))),
+        },
+        null,
+        2,
+      ),
+    );
   });
 
 program
@@ -185,6 +286,41 @@ program
       ),
     );
   });
+
+function bridgeOptions(gateway: Gateway, logger: Logger) {
+  return {
+    execute: gateway.execute,
+    policyFor: gateway.policyFor,
+    onToolCall: (event: ToolCallEvent) =>
+      logger.info(
+        {
+          tool: event.tool,
+          traceId: event.traceId,
+          outcome: event.outcome,
+          errorCode: event.errorCode,
+          rows: event.rowCount,
+          ms: event.durationMs,
+        },
+        'mcp tool call',
+      ),
+  };
+}
+
+/** `sub=1,tenant=1,roles=agent+support` → a principal. */
+function parsePrincipalSpec(spec: string): Principal {
+  const parts = Object.fromEntries(
+    spec.split(',').map((part) => part.split('=').map((s) => s.trim()) as [string, string]),
+  );
+  if (!parts.sub) throw new InvalidArgumentError('--dev-principal needs sub=<id>');
+  const tenant = parts.tenant ?? parts.tenantId;
+  const roles = (parts.roles ?? 'agent').split('+').filter(Boolean);
+  return {
+    sub: parts.sub,
+    tenantId: tenant === undefined ? null : /^\d+$/.test(tenant) ? Number(tenant) : tenant,
+    roles,
+    claims: { sub: parts.sub, tenantId: tenant, roles },
+  };
+}
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`ormai: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -37,6 +37,36 @@ export interface Gateway {
   fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   /** The principal of a request, or a thrown AUTHENTICATION_REQUIRED error. */
   authenticate(request: Request): Promise<Principal>;
+  /**
+   * Runs one GraphQL operation for an already-authenticated principal through the same pipeline as
+   * `/graphql` (parsing, limits, validation, execution, error shape): how the MCP bridge runs tools.
+   */
+  execute(operation: GatewayOperation): Promise<GatewayResult>;
+}
+
+export interface GatewayOperation {
+  principal: Principal;
+  document: string;
+  variables?: Record<string, unknown>;
+  traceId?: string;
+  /** Who asked: the audit records an MCP tool call once, not its GraphQL operation again. */
+  surface?: 'graphql' | 'mcp';
+}
+
+export interface GatewayResult {
+  data?: Record<string, unknown> | null;
+  errors?: {
+    message: string;
+    extensions: Record<string, unknown>;
+    path?: readonly (string | number)[];
+  }[];
+  traceId: string;
+}
+
+/** What a request carries beside the HTTP request when it comes from inside (the MCP bridge). */
+interface InternalRequestContext {
+  ormaiPrincipal?: Principal;
+  ormaiSurface?: 'graphql' | 'mcp';
 }
 
 const DEFAULT_QUERY = `# Paste a dev token printed by \`npm start\` into Headers below:
@@ -161,8 +191,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     ],
   });
 
+  // an internal caller hands over its principal; an HTTP request is authenticated here
+  const principalFor = (context: { request: Request } & InternalRequestContext) =>
+    context.ormaiPrincipal ? Promise.resolve(context.ormaiPrincipal) : principalOf(context.request);
+
   const yoga = createYoga<Record<string, unknown>, OrmaiContext>({
-    schema: async ({ request }: { request: Request }) => schemaFor(await principalOf(request)),
+    schema: async (context: { request: Request } & InternalRequestContext) =>
+      schemaFor(await principalFor(context)),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     renderGraphiQL,
@@ -179,10 +214,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.debug(args.map(String).join(' ')),
     },
-    context: async ({ request }) => ({
-      principal: await principalOf(request),
+    context: async (context) => ({
+      principal: await principalFor(context as { request: Request } & InternalRequestContext),
       prisma: runtime.prisma,
-      traceId: traceOf(request),
+      traceId: traceOf(context.request),
     }),
     plugins: [
       EnvelopArmorPlugin({
@@ -203,5 +238,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     yoga,
     fetch: (input, init) => Promise.resolve(yoga.fetch(input as never, init ?? {})),
     authenticate: principalOf,
+    async execute({ principal, document, variables, traceId, surface = 'mcp' }) {
+      const request = new Request('http://ormai.internal/graphql', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...(traceId ? { traceparent: `00-${traceId}-${'0'.repeat(15)}1-01` } : {}),
+        },
+        body: JSON.stringify({ query: document, variables }),
+      });
+      const internal: InternalRequestContext = { ormaiPrincipal: principal, ormaiSurface: surface };
+      const response = await yoga.fetch(request as never, internal as never);
+      const body = (await response.json()) as Omit<GatewayResult, 'traceId'>;
+      return { ...body, traceId: traceOf(request) };
+    },
   };
 }

@@ -13,6 +13,8 @@ export interface HttpServerOptions {
   logger: Logger;
   port?: number;
   host?: string;
+  /** Serves MCP (Streamable HTTP) at `/mcp`. */
+  mcp?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 export interface RunningServer {
@@ -21,7 +23,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** node:http in front of the gateway: `/graphql` (GraphiQL on GET from a browser), `/healthz`. */
+/** node:http in front of the gateway: `/graphql` (GraphiQL on GET from a browser), `/mcp`, `/healthz`. */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
   const { gateway, runtime, logger } = options;
 
@@ -39,6 +41,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return void healthz(res);
     if (path === '/graphql') return void gateway.yoga(req, res);
+    if (path === '/mcp' && options.mcp) {
+      options.mcp(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'MCP request failed');
+        if (!res.headersSent)
+          sendJson(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
+      });
+      return;
+    }
     if (path === '/') {
       res.writeHead(302, { location: '/graphql' }).end();
       return;

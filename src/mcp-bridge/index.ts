@@ -1,0 +1,10 @@
+export { createMcpHttpHandler, type McpHttpOptions } from './http.js';
+export {
+  createMcpServer,
+  type Execute,
+  type McpBridgeOptions,
+  type ToolCallEvent,
+} from './server.js';
+export { serveStdio } from './stdio.js';
+export { READ_TOOLS, readTools, type ToolDefinition } from './tools.js';
+export { Translator } from './translate.js';

@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { CompiledPolicy } from '../policy/compile-policy.js';
+import type { Principal } from '../policy/principal.js';
+import type { NamingOptions } from '../schema/naming.js';
+import {
+  fromGraphQLError,
+  fromToolError,
+  type StructuredToolError,
+  ToolError,
+  toolErrorResult,
+  toolResult,
+} from './errors.js';
+import { readTools, type ToolDefinition } from './tools.js';
+import { type Operation, Translator } from './translate.js';
+
+/** Runs a GraphQL operation for a principal through the gateway (the bridge never touches the database). */
+export type Execute = (operation: {
+  principal: Principal;
+  document: string;
+  variables?: Record<string, unknown>;
+  traceId?: string;
+  surface?: 'mcp';
+}) => Promise<{
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+  traceId: string;
+}>;
+
+/** What happened in one tool call: the audit hook's input. */
+export interface ToolCallEvent {
+  tool: string;
+  arguments: Record<string, unknown>;
+  principal: Principal;
+  traceId: string;
+  outcome: 'ok' | 'error';
+  errorCode?: string;
+  /** Rows returned (db.query: the page; db.get: 0 or 1). */
+  rowCount?: number;
+  durationMs: number;
+  /** The GraphQL operation the call ran, if it got that far. */
+  document?: string;
+}
+
+export interface McpBridgeOptions {
+  execute: Execute;
+  policyFor(principal: Principal): CompiledPolicy;
+  naming?: NamingOptions;
+  /** Called once per tool call, success or failure (the audit log fills it). */
+  onToolCall?: (event: ToolCallEvent) => void | Promise<void>;
+  version?: string;
+}
+
+const condition = z.object({ field: z.unknown(), op: z.unknown(), value: z.unknown().optional() });
+const include = z.object({
+  relation: z.unknown(),
+  select: z.array(z.string()).optional(),
+  where: z.array(condition).optional(),
+  take: z.number().int().optional(),
+});
+const ARGUMENTS: Record<string, z.ZodType> = {
+  'db.describe_schema': z.object({ model: z.string().nullish() }),
+  'db.get': z.object({
+    model: z.string(),
+    id: z.union([z.number(), z.string()]),
+    select: z.array(z.string()).optional(),
+    include: z.array(include).optional(),
+  }),
+  'db.query': z.object({
+    model: z.string(),
+    select: z.array(z.string()).optional(),
+    where: z.array(condition).optional(),
+    order_by: z
+      .array(z.object({ field: z.unknown(), direction: z.string().optional() }))
+      .optional(),
+    take: z.number().int().optional(),
+    cursor: z.string().nullish(),
+    include: z.array(include).optional(),
+  }),
+  'db.aggregate': z.object({
+    model: z.string(),
+    operation: z.string(),
+    field: z.string().nullish(),
+    where: z.array(condition).optional(),
+    group_by: z.array(z.string()).optional(),
+  }),
+};
+
+/**
+ * An MCP server for one principal: OrmAI's db.* tools, each call compiled into one GraphQL document
+ * and run through the gateway, so the policy is enforced in one place. A denial or a bad parameter is
+ * a tool result with isError and a structured error the agent can act on; only an unknown tool name is
+ * a protocol error. (The SDK's high-level McpServer reports input validation as plain text, so the
+ * bridge sets its handlers on the SDK's Server itself.)
+ */
+export function createMcpServer(options: McpBridgeOptions, principal: Principal): Server {
+  const server = new Server(
+    { name: 'ormai', version: options.version ?? '0.1.0' },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Read the database through db.* tools. Call db.describe_schema first; rows are limited to your tenant and role, masked fields stay masked.',
+    },
+  );
+  const tools = (): ToolDefinition[] => readTools(options.policyFor(principal));
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools() }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    const name = request.params.name;
+    if (!tools().some((tool) => tool.name === name)) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `TOOL_NOT_FOUND: no tool ${name}; list the tools to see what exists`,
+      );
+    }
+    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    const traceId = randomBytes(16).toString('hex');
+    const started = performance.now();
+    let operation: Operation | undefined;
+    const finish = async (
+      result: CallToolResult,
+      error?: StructuredToolError,
+      rowCount?: number,
+    ) => {
+      await options.onToolCall?.({
+        tool: name,
+        arguments: args,
+        principal,
+        traceId,
+        outcome: error ? 'error' : 'ok',
+        ...(error ? { errorCode: error.code } : {}),
+        ...(rowCount !== undefined ? { rowCount } : {}),
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        ...(operation ? { document: operation.document } : {}),
+      });
+      return result;
+    };
+
+    try {
+      const parsed = ARGUMENTS[name]!.safeParse(args);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new ToolError(
+          'VALIDATION_ERROR',
+          `${issue.path.join('.') || 'arguments'}: ${issue.message}`,
+          {
+            hints: ['see the tool input schema'],
+            details: { field: issue.path.join('.') },
+          },
+        );
+      }
+      operation = translate(
+        new Translator(options.policyFor(principal), options.naming),
+        name,
+        parsed.data as never,
+      );
+      const result = await options.execute({
+        principal,
+        document: operation.document,
+        variables: operation.variables,
+        traceId,
+        surface: 'mcp',
+      });
+      if (result.errors?.length) {
+        const error = inToolTerms(fromGraphQLError(result.errors[0]!));
+        return finish(toolErrorResult(error, traceId), error);
+      }
+      const structured = operation.shape(result.data ?? {});
+      return finish(toolResult(structured), undefined, rowCountOf(name, structured));
+    } catch (error) {
+      const structured: StructuredToolError =
+        error instanceof ToolError
+          ? fromToolError(error)
+          : {
+              code: 'INTERNAL_ERROR',
+              message: 'internal error',
+              retryable: false,
+              retry_hints: ['retry later'],
+              details: {},
+            };
+      return finish(toolErrorResult(structured, traceId), structured);
+    }
+  });
+
+  return server;
+}
+
+/** The GraphQL arguments a tool fills (first, after) are named as the tool names them (take, cursor). */
+function inToolTerms(error: StructuredToolError): StructuredToolError {
+  const field = error.details.field;
+  const budget = error.details.budget;
+  if (budget === 'max_rows' && error.details.requested !== undefined) {
+    return {
+      ...error,
+      message: `take: ${error.details.requested} is over the limit of ${error.details.limit} rows per page`,
+      retry_hints: [
+        `pass take of at most ${error.details.limit}, and page with cursor: next_cursor`,
+      ],
+      details: { ...error.details, field: 'take' },
+    };
+  }
+  if (field === 'first') {
+    return {
+      ...error,
+      message: error.message.replace(/^first/, 'take'),
+      retry_hints: ['pass take of at least 1'],
+      details: { ...error.details, field: 'take' },
+    };
+  }
+  if (field === 'after') {
+    return {
+      ...error,
+      message: 'the cursor is malformed or was not issued for this query',
+      retry_hints: [
+        'pass the next_cursor of the previous page unchanged, with the same model and order_by, or omit cursor to start over',
+      ],
+      details: { ...error.details, field: 'cursor' },
+    };
+  }
+  return error;
+}
+
+function translate(translator: Translator, name: string, args: any): Operation {
+  switch (name) {
+    case 'db.describe_schema':
+      return translator.describe(args);
+    case 'db.get':
+      return translator.get(args);
+    case 'db.query':
+      return translator.query(args);
+    default:
+      return translator.aggregate(args);
+  }
+}
+
+function rowCountOf(tool: string, structured: Record<string, unknown>): number | undefined {
+  if (tool === 'db.query') return (structured.data as unknown[]).length;
+  if (tool === 'db.get') return structured.found ? 1 : 0;
+  if (tool === 'db.aggregate')
+    return (structured.row_count as number | undefined) ?? (structured.groups as unknown[]).length;
+  return undefined;
+}

@@ -1,0 +1,420 @@
+import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
+import { modelNames, type NamingOptions } from '../schema/naming.js';
+import { ToolError } from './errors.js';
+
+/** OrmAI's filter operators and the GraphQL where operator each becomes. */
+export const OPS = {
+  eq: 'equals',
+  ne: 'not',
+  lt: 'lt',
+  lte: 'lte',
+  gt: 'gt',
+  gte: 'gte',
+  in: 'in',
+  not_in: 'notIn',
+  is_null: 'isNull',
+  contains: 'contains',
+  startswith: 'startsWith',
+  endswith: 'endsWith',
+  between: 'between',
+} as const;
+export type FilterOp = keyof typeof OPS;
+
+export interface Condition {
+  field: string;
+  op: string;
+  value?: unknown;
+}
+
+export interface IncludeSpec {
+  relation: string;
+  select?: string[];
+  where?: Condition[];
+  take?: number;
+}
+
+/** One tool call as a GraphQL document and its variables, and how to shape the answer. */
+export interface Operation {
+  document: string;
+  variables: Record<string, unknown>;
+  shape(data: Record<string, any>): Record<string, unknown>;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NUMERIC = new Set(['Int', 'Float', 'Decimal', 'BigInt']);
+
+/**
+ * Translates OrmAI's tool inputs into GraphQL operations on the caller's schema. It checks names
+ * against the caller's compiled policy so an agent gets a precise, correctable error (the schema
+ * would refuse them anyway); values are checked by GraphQL itself.
+ */
+export class Translator {
+  constructor(
+    private readonly policy: CompiledPolicy,
+    private readonly naming: NamingOptions = {},
+  ) {}
+
+  describe(input: { model?: string | null }): Operation {
+    if (input.model != null) this.model(input.model);
+    return {
+      document:
+        'query OrmaiDescribeSchema($model: String) { result: describeSchema(model: $model) }',
+      variables: { model: input.model ?? null },
+      shape: (data) => data.result as Record<string, unknown>,
+    };
+  }
+
+  get(input: {
+    model: string;
+    id: unknown;
+    select?: string[];
+    include?: IncludeSpec[];
+  }): Operation {
+    const model = this.model(input.model);
+    if (!model.idField) {
+      throw new ToolError('VALIDATION_ERROR', `${model.name} has no single primary key to get by`, {
+        hints: ['use db.query with a where on its key fields'],
+        details: { field: 'id' },
+      });
+    }
+    if (input.id === undefined || input.id === null || input.id === '') {
+      throw new ToolError('VALIDATION_ERROR', 'id is required', { details: { field: 'id' } });
+    }
+    const variables = new Variables().add('id', `${graphqlScalar(model.idField)}!`, input.id);
+    const selection = this.selection(model, input.select, input.include, variables);
+    return {
+      document: `query OrmaiGet${variables.declarations} { result: ${modelNames(model.name, this.naming).single}(${
+        model.idField.name
+      }: $id) { ${selection} } }`,
+      variables: variables.values,
+      shape: (data) => ({ data: data.result ?? null, found: data.result != null }),
+    };
+  }
+
+  query(input: {
+    model: string;
+    select?: string[];
+    where?: Condition[];
+    order_by?: { field: string; direction?: string }[];
+    take?: number;
+    cursor?: string | null;
+    include?: IncludeSpec[];
+  }): Operation {
+    const model = this.model(input.model);
+    const variables = new Variables()
+      .add('where', `${model.name}WhereInput`, this.where(model, input.where, 'where'))
+      .add('orderBy', `[${model.name}OrderByInput!]`, this.orderBy(model, input.order_by))
+      .add('first', 'Int', input.take ?? null)
+      .add('after', 'String', input.cursor ?? null);
+    const selection = this.selection(model, input.select, input.include, variables);
+    return {
+      document: `query OrmaiQuery${variables.declarations} { result: ${
+        modelNames(model.name, this.naming).list
+      }(where: $where, orderBy: $orderBy, first: $first, after: $after) { nodes { ${selection} } pageInfo { hasNextPage endCursor } totalCount } }`,
+      variables: variables.values,
+      shape: (data) => ({
+        data: data.result.nodes,
+        next_cursor: data.result.pageInfo.hasNextPage ? data.result.pageInfo.endCursor : null,
+        has_more: data.result.pageInfo.hasNextPage,
+        total_count: data.result.totalCount,
+      }),
+    };
+  }
+
+  aggregate(input: {
+    model: string;
+    operation: string;
+    field?: string | null;
+    where?: Condition[];
+    group_by?: string[];
+  }): Operation {
+    const model = this.model(input.model);
+    const operation = input.operation;
+    if (!['count', 'sum', 'avg', 'min', 'max'].includes(operation)) {
+      throw new ToolError('VALIDATION_ERROR', `unknown operation ${operation}`, {
+        hints: ['operation is one of count, sum, avg, min, max'],
+        details: { field: 'operation' },
+      });
+    }
+    let measure = 'count';
+    if (operation !== 'count') {
+      if (!input.field) {
+        throw new ToolError('VALIDATION_ERROR', `${operation} needs a field`, {
+          details: { field: 'field' },
+        });
+      }
+      const numeric = [...model.fields.values()].filter(
+        (f) => !f.redaction && !f.list && NUMERIC.has(f.type),
+      );
+      const field = this.field(model, input.field, 'field', numeric);
+      measure = `${operation} { ${field.name} }`;
+    }
+    const names = modelNames(model.name, this.naming);
+    const where = this.where(model, input.where, 'where');
+    const value = (row: Record<string, any>) =>
+      operation === 'count' ? row.count : (row[operation]?.[input.field!] ?? null);
+
+    if (input.group_by && input.group_by.length > 0) {
+      const groupable = filterable(model);
+      const by = input.group_by.map(
+        (name, i) => this.field(model, name, `group_by[${i}]`, groupable).name,
+      );
+      return {
+        document: `query OrmaiGroupBy($by: [${model.name}GroupByField!]!, $where: ${model.name}WhereInput, $first: Int) { result: ${
+          names.list
+        }GroupBy(by: $by, where: $where, first: $first) { key { ${by.join(' ')} } count ${operation === 'count' ? '' : measure} } }`,
+        variables: { by, where, first: this.policy.budgets.maxTake },
+        shape: (data) => ({
+          groups: (data.result as Record<string, any>[]).map((group) => ({
+            key: Object.fromEntries(by.map((name) => [name, group.key[name]])),
+            value: value(group),
+          })),
+          operation,
+          field: input.field ?? null,
+        }),
+      };
+    }
+    return {
+      document: `query OrmaiAggregate($where: ${model.name}WhereInput) { result: ${names.list}Aggregate(where: $where) { count ${
+        operation === 'count' ? '' : measure
+      } } }`,
+      variables: { where },
+      shape: (data) => ({
+        value: value(data.result),
+        operation,
+        field: input.field ?? null,
+        row_count: data.result.count,
+      }),
+    };
+  }
+
+  /** The model, or MODEL_NOT_ALLOWED with the models the caller can read. */
+  model(name: unknown): CompiledModel {
+    const model = typeof name === 'string' ? this.policy.models.get(name) : undefined;
+    if (!model) {
+      const allowed = [...this.policy.models.keys()];
+      throw new ToolError('MODEL_NOT_ALLOWED', `${String(name)} is not a model you can read`, {
+        retryable: true,
+        hints: [`use one of: ${allowed.join(', ') || '(none)'}`],
+        details: { model: name, allowed },
+      });
+    }
+    return model;
+  }
+
+  private field(
+    model: CompiledModel,
+    name: unknown,
+    path: string,
+    allowed: CompiledField[],
+  ): CompiledField {
+    if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
+      throw new ToolError(
+        'VALIDATION_ERROR',
+        `${path}: ${JSON.stringify(name)} is not a field name`,
+        {
+          hints: ['field names are identifiers such as totalCents'],
+          details: { field: path },
+        },
+      );
+    }
+    const field = allowed.find((candidate) => candidate.name === name);
+    if (!field) {
+      const names = allowed.map((candidate) => candidate.name);
+      const listed =
+        names.length > 10
+          ? `${names.slice(0, 10).join(', ')} (and ${names.length - 10} more)`
+          : names.join(', ');
+      throw new ToolError(
+        'FIELD_NOT_ALLOWED',
+        `${path}: ${model.name}.${name} is not a field you can use here`,
+        {
+          retryable: true,
+          hints: [`allowed fields: ${listed}`],
+          details: { field: name, model: model.name },
+        },
+      );
+    }
+    return field;
+  }
+
+  /** `[{field, op, value}]`, ANDed, as a GraphQL where input. */
+  private where(
+    model: CompiledModel,
+    conditions: Condition[] | undefined,
+    path: string,
+  ): Record<string, unknown> | null {
+    if (!conditions || conditions.length === 0) return null;
+    if (!Array.isArray(conditions)) {
+      throw new ToolError('VALIDATION_ERROR', `${path} must be a list of {field, op, value}`, {
+        details: { field: path },
+      });
+    }
+    const usable = filterable(model);
+    const parts = conditions.map((condition, i) => {
+      const at = `${path}[${i}]`;
+      const field = this.field(model, condition?.field, `${at}.field`, usable);
+      const op = condition.op as FilterOp;
+      if (!(op in OPS)) {
+        throw new ToolError(
+          'VALIDATION_ERROR',
+          `${at}.op: unknown operator ${JSON.stringify(condition.op)}`,
+          {
+            hints: [`operators: ${Object.keys(OPS).join(' ')}`],
+            details: { field: `${at}.op` },
+          },
+        );
+      }
+      const value = condition.value;
+      if (op === 'between') {
+        if (
+          !Array.isArray(value) ||
+          value.length !== 2 ||
+          value.some((v) => v === null || v === undefined)
+        ) {
+          throw new ToolError(
+            'VALIDATION_ERROR',
+            `${at}.value: between takes two values, [low, high]`,
+            {
+              details: { field: `${at}.value` },
+            },
+          );
+        }
+        return { [field.name]: { gte: value[0], lte: value[1] } };
+      }
+      if ((op === 'in' || op === 'not_in') && !Array.isArray(value)) {
+        throw new ToolError('VALIDATION_ERROR', `${at}.value: ${op} takes a list`, {
+          details: { field: `${at}.value` },
+        });
+      }
+      if (op === 'is_null') {
+        if (value !== undefined && typeof value !== 'boolean') {
+          throw new ToolError('VALIDATION_ERROR', `${at}.value: is_null takes true or false`, {
+            details: { field: `${at}.value` },
+          });
+        }
+        return { [field.name]: { isNull: value ?? true } };
+      }
+      if (value === undefined) {
+        throw new ToolError('VALIDATION_ERROR', `${at}.value is required for ${op}`, {
+          details: { field: `${at}.value` },
+        });
+      }
+      return { [field.name]: { [OPS[op]]: value } };
+    });
+    return parts.length === 1 ? parts[0]! : { AND: parts };
+  }
+
+  private orderBy(
+    model: CompiledModel,
+    orderBy: { field: string; direction?: string }[] | undefined,
+  ) {
+    if (!orderBy || orderBy.length === 0) return null;
+    const usable = filterable(model);
+    return orderBy.map((item, i) => {
+      const field = this.field(model, item?.field, `order_by[${i}].field`, usable);
+      const direction = String(item.direction ?? 'asc').toLowerCase();
+      if (direction !== 'asc' && direction !== 'desc') {
+        throw new ToolError('VALIDATION_ERROR', `order_by[${i}].direction is asc or desc`, {
+          details: { field: `order_by[${i}].direction` },
+        });
+      }
+      return { [field.name]: direction.toUpperCase() };
+    });
+  }
+
+  /** Selected fields (default: all readable) and included relations, as a selection set. */
+  private selection(
+    model: CompiledModel,
+    select: string[] | undefined,
+    include: IncludeSpec[] | undefined,
+    variables: Variables,
+    path = 'select',
+  ): string {
+    const readable = [...model.fields.values()];
+    const fields =
+      select && select.length > 0
+        ? select.map((name, i) => this.field(model, name, `${path}[${i}]`, readable).name)
+        : readable.map((field) => field.name);
+    const parts = [...new Set(fields)];
+    for (const [i, spec] of (include ?? []).entries()) {
+      const at = `include[${i}]`;
+      const relation =
+        typeof spec?.relation === 'string' ? model.relations.get(spec.relation) : undefined;
+      if (!relation) {
+        const allowed = [...model.relations.keys()];
+        throw new ToolError(
+          'RELATION_NOT_ALLOWED',
+          `${at}.relation: ${model.name}.${String(spec?.relation)} is not a relation you can include`,
+          {
+            retryable: true,
+            hints: [`relations of ${model.name}: ${allowed.join(', ') || '(none)'}`],
+            details: { relation: spec?.relation, model: model.name },
+          },
+        );
+      }
+      const target = this.policy.models.get(relation.target)!;
+      const inner = this.selection(target, spec.select, undefined, variables, `${at}.select`);
+      if (!relation.list) {
+        if (spec.where?.length || spec.take !== undefined) {
+          throw new ToolError(
+            'VALIDATION_ERROR',
+            `${at}: ${relation.name} is a single row; where and take apply to lists`,
+            {
+              details: { field: at },
+            },
+          );
+        }
+        parts.push(`${relation.name} { ${inner} }`);
+        continue;
+      }
+      const prefix = `include${i}`;
+      variables
+        .add(
+          `${prefix}Where`,
+          `${target.name}WhereInput`,
+          this.where(target, spec.where, `${at}.where`),
+        )
+        .add(`${prefix}First`, 'Int', spec.take ?? null);
+      parts.push(`${relation.name}(where: $${prefix}Where, first: $${prefix}First) { ${inner} }`);
+    }
+    return parts.join(' ');
+  }
+}
+
+function filterable(model: CompiledModel): CompiledField[] {
+  return [...model.fields.values()].filter(
+    (field) => !field.redaction && !field.list && field.type !== 'Json',
+  );
+}
+
+function graphqlScalar(field: CompiledField): string {
+  return (
+    (
+      {
+        Int: 'Int',
+        Float: 'Float',
+        String: 'String',
+        BigInt: 'BigInt',
+        Decimal: 'Decimal',
+      } as Record<string, string>
+    )[field.type] ?? 'String'
+  );
+}
+
+/** GraphQL variables with their declared types, in the order they were added. */
+class Variables {
+  readonly values: Record<string, unknown> = {};
+  readonly #types: string[] = [];
+
+  add(name: string, type: string, value: unknown): this {
+    this.values[name] = value;
+    this.#types.push(`$${name}: ${type}`);
+    return this;
+  }
+
+  /** `($a: Int, $b: String)`, or nothing without variables. */
+  get declarations(): string {
+    return this.#types.length > 0 ? `(${this.#types.join(', ')})` : '';
+  }
+}
