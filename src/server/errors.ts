@@ -57,7 +57,13 @@ export function maskError(error: unknown, options?: MaskErrorOptions): Error {
   if (ormai) {
     return located(error, ormai);
   }
-  if (error instanceof GraphQLError && !error.originalError) return error;
+  // GraphQL's own request errors (syntax, validation, variable coercion) are the caller's to fix
+  if (
+    error instanceof GraphQLError &&
+    (!error.originalError || error.originalError instanceof GraphQLError)
+  ) {
+    return error;
+  }
   const masked: MaskedError = new OrmaiError('INTERNAL_ERROR', 'internal error', {
     hints: ['retry later; report the trace id if it persists'],
   });
