@@ -25,8 +25,19 @@ export interface OrmaiApp {
     reset: (sql: SqlDriver) => Promise<void>;
     run: (sql: SqlDriver, options: { log?: (line: string) => void }) => Promise<unknown>;
   };
+  /** Named GraphQL operations served as MCP tools next to the db.* tools. */
+  domainTools?: DomainTool[];
   /** Principals `ormai serve` prints dev tokens for. */
   devPrincipals?: { sub: string; tenantId: number | string; roles: string[] }[];
+}
+
+/** A named GraphQL operation exposed as an MCP tool; its inputs are the operation's variables. */
+export interface DomainTool {
+  /** e.g. `orders.recent_for_customer` */
+  name: string;
+  description: string;
+  /** One GraphQL query; it runs through the same schema and policy as every other call. */
+  document: string;
 }
 
 export interface PrismaLifecycle {

@@ -19,14 +19,22 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
     await agent2?.close();
   });
 
-  it('lists the read tools for the agent, with the readable models in the schema', async () => {
+  it('lists the read tools and the domain tools for the agent, with the readable models in the schema', async () => {
     const { tools } = await agent.client.listTools();
     expect(tools.map((tool) => tool.name)).toEqual([
       'db.describe_schema',
       'db.get',
       'db.query',
       'db.aggregate',
+      'orders.recent_for_customer',
+      'customers.top_by_revenue',
     ]);
+    expect(tools.find((tool) => tool.name === 'orders.recent_for_customer')!.inputSchema).toEqual({
+      type: 'object',
+      properties: { customerId: { type: 'integer' }, first: { type: 'integer' } },
+      required: ['customerId'],
+      additionalProperties: false,
+    });
     const queryTool = tools.find((tool) => tool.name === 'db.query')!;
     expect((queryTool.inputSchema.properties as any).model.enum).toEqual([
       'Tenant',
@@ -304,6 +312,83 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
     });
     expect(customer.structured.error.code).toBe('FIELD_NOT_ALLOWED');
     await admin.close();
+  });
+
+  it('domain tools run through the same policy: recent orders and top customers equal SQL', async () => {
+    const [customer] = await app.sql<{ id: number }>(
+      `SELECT "customerId" AS id FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL GROUP BY "customerId" ORDER BY count(*) DESC LIMIT 1`,
+    );
+    const recent = await agent.call('orders.recent_for_customer', {
+      customerId: customer!.id,
+      first: 3,
+    });
+    const expected = await app.sql<{ id: number }>(
+      `SELECT id FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL AND "customerId" = $1 ORDER BY "createdAt" DESC, id LIMIT 3`,
+      [customer!.id],
+    );
+    expect(ids(recent.structured.orders.nodes)).toEqual(ids(expected));
+
+    const top = async (client: McpTestClient, ownerClause = '') => {
+      const rows = await app.sql<{ customerId: number; n: number; s: number }>(
+        `SELECT "customerId", count(*)::int AS n, sum("totalCents")::float AS s FROM "Order"
+         WHERE "tenantId" = 1 AND "deletedAt" IS NULL ${ownerClause} GROUP BY "customerId" ORDER BY s DESC, "customerId" LIMIT 5`,
+      );
+      const result = await client.call('customers.top_by_revenue', { first: 5 });
+      expect(result.structured.ordersGroupBy).toEqual(
+        rows.map((row) => ({
+          key: { customerId: row.customerId },
+          count: row.n,
+          sum: { totalCents: row.s },
+        })),
+      );
+    };
+    await top(agent);
+    const sales = await connectMcp(app, { sub: '6', tenantId: 1, roles: ['sales'] });
+    await top(sales, 'AND "salesRepId" = 6');
+    await sales.close();
+
+    const unknown = await agent.call('orders.recent_for_customer', {
+      customerId: 1,
+      status: 'paid',
+    });
+    expect(unknown.structured.error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { field: 'status' },
+    });
+    const missing = await agent.call('orders.recent_for_customer', {});
+    expect(missing.structured.error.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('a domain tool reading what a role may not is not offered to it', async () => {
+    const { createMcpServer } = await import('../src/mcp-bridge/index.js');
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
+    const tools = async (roles: string[]) => {
+      const server = createMcpServer(
+        {
+          execute: app.gateway.execute,
+          policyFor: app.gateway.policyFor,
+          schemaFor: app.gateway.schemaFor,
+          domainTools: [
+            {
+              name: 'products.margins',
+              description: 'cost and price',
+              document: '{ products { nodes { priceCents costCents } } }',
+            },
+          ],
+        },
+        { sub: '1', tenantId: 1, roles, claims: {} },
+      );
+      const [a, b] = InMemoryTransport.createLinkedPair();
+      await server.connect(a);
+      const client = new Client({ name: 't', version: '1' });
+      await client.connect(b);
+      const names = (await client.listTools()).tools.map((tool) => tool.name);
+      await client.close();
+      return names;
+    };
+    expect(await tools(['admin'])).toContain('products.margins');
+    expect(await tools(['agent'])).not.toContain('products.margins');
   });
 
   it('an unknown tool is a protocol error', async () => {

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OrmaiApp } from '../../src/app.js';
+import { saasDomainTools } from './domain-tools.js';
 import { getDatamodel } from './generated/pothos-prisma-types.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { saasPolicy } from './policy.js';
@@ -16,6 +17,7 @@ export const saasApp: OrmaiApp = {
   createPrismaClient: (adapter, options) =>
     new PrismaClient({ adapter: adapter as never, ...options }) as never,
   policy: saasPolicy,
+  domainTools: saasDomainTools,
   seed: { isSeeded, reset: resetExampleData, run: seedExample },
   devPrincipals: [
     { sub: '1', tenantId: 1, roles: ['admin'] },

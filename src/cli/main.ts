@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
+import type { OrmaiApp } from '../app.js';
 import { DEFAULT_CONFIG_FILE, loadConfig, type OrmaiConfig } from '../config.js';
 import {
   createMcpHttpHandler,
+  domainToolsFor,
+  prepareDomainTools,
   readTools,
   serveStdio,
   type ToolCallEvent,
@@ -10,6 +13,7 @@ import { compilePolicy } from '../policy/compile-policy.js';
 import { explainPolicy } from '../policy/explain.js';
 import type { Principal } from '../policy/principal.js';
 import { openRuntime, runtimeOptionsFromConfig } from '../runtime.js';
+import { buildSchema } from '../schema/build-schema.js';
 import { resolveJwtSecret, signToken, verifyToken } from '../server/auth.js';
 import { createGateway, type Gateway } from '../server/gateway.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from '../server/http-server.js';
@@ -69,7 +73,7 @@ program
       runtime,
       logger,
       mcp: createMcpHttpHandler({
-        ...bridgeOptions(gateway, logger),
+        ...bridgeOptions(gateway, logger, config.app),
         authenticate: gateway.authenticate,
       }),
       port: opts.port ?? envPort ?? config.server?.port ?? DEFAULT_PORT,
@@ -154,7 +158,7 @@ program
       ...(config.naming ? { naming: config.naming } : {}),
     });
     try {
-      await serveStdio(bridgeOptions(gateway, logger), principal);
+      await serveStdio(bridgeOptions(gateway, logger, config.app), principal);
     } finally {
       await runtime.close();
     }
@@ -192,7 +196,17 @@ program
               },
             },
           },
-          tools: readTools(compiled.value.forRoles(opts.roles.split(','))),
+          tools: [
+            ...readTools(compiled.value.forRoles(opts.roles.split(','))),
+            ...domainToolsFor(
+              prepareDomainTools(config.app.domainTools),
+              buildSchema({
+                datamodel: config.app.datamodel,
+                policy: compiled.value.forRoles(opts.roles.split(',')),
+                cursorSecret: 'mcp-config',
+              }),
+            ),
+          ],
         },
         null,
         2,
@@ -287,10 +301,12 @@ program
     );
   });
 
-function bridgeOptions(gateway: Gateway, logger: Logger) {
+function bridgeOptions(gateway: Gateway, logger: Logger, app: OrmaiApp) {
   return {
     execute: gateway.execute,
     policyFor: gateway.policyFor,
+    schemaFor: gateway.schemaFor,
+    domainTools: app.domainTools ?? [],
     onToolCall: (event: ToolCallEvent) =>
       logger.info(
         {

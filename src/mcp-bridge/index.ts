@@ -1,3 +1,4 @@
+export { domainToolsFor, type PreparedDomainTool, prepareDomainTools } from './domain-tools.js';
 export { createMcpHttpHandler, type McpHttpOptions } from './http.js';
 export {
   createMcpServer,

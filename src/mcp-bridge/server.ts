@@ -7,10 +7,13 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
+import type { DomainTool } from '../app.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { NamingOptions } from '../schema/naming.js';
+import { domainToolsFor, type PreparedDomainTool, prepareDomainTools } from './domain-tools.js';
 import {
   fromGraphQLError,
   fromToolError,
@@ -53,6 +56,10 @@ export interface ToolCallEvent {
 export interface McpBridgeOptions {
   execute: Execute;
   policyFor(principal: Principal): CompiledPolicy;
+  /** The GraphQL schema of a principal (domain tools are offered when they validate against it). */
+  schemaFor?(principal: Principal): GraphQLSchema;
+  /** Named GraphQL operations served next to the db.* tools. */
+  domainTools?: DomainTool[];
   naming?: NamingOptions;
   /** Called once per tool call, success or failure (the audit log fills it). */
   onToolCall?: (event: ToolCallEvent) => void | Promise<void>;
@@ -110,7 +117,12 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
         'Read the database through db.* tools. Call db.describe_schema first; rows are limited to your tenant and role, masked fields stay masked.',
     },
   );
-  const tools = (): ToolDefinition[] => readTools(options.policyFor(principal));
+  const prepared = prepareDomainTools(options.domainTools);
+  const domain = (): ToolDefinition[] =>
+    options.schemaFor && prepared.length > 0
+      ? domainToolsFor(prepared, options.schemaFor(principal))
+      : [];
+  const tools = (): ToolDefinition[] => [...readTools(options.policyFor(principal)), ...domain()];
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools() }));
 
@@ -146,23 +158,12 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
     };
 
     try {
-      const parsed = ARGUMENTS[name]!.safeParse(args);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new ToolError(
-          'VALIDATION_ERROR',
-          `${issue.path.join('.') || 'arguments'}: ${issue.message}`,
-          {
-            hints: ['see the tool input schema'],
-            details: { field: issue.path.join('.') },
-          },
-        );
+      const domainTool = prepared.find((candidate) => candidate.tool.name === name);
+      if (domainTool) {
+        operation = domainOperation(domainTool, args);
+      } else {
+        operation = readOperation(options, principal, name, args);
       }
-      operation = translate(
-        new Translator(options.policyFor(principal), options.naming),
-        name,
-        parsed.data as never,
-      );
       const result = await options.execute({
         principal,
         document: operation.document,
@@ -229,6 +230,46 @@ function inToolTerms(error: StructuredToolError): StructuredToolError {
   return error;
 }
 
+function readOperation(
+  options: McpBridgeOptions,
+  principal: Principal,
+  name: string,
+  args: Record<string, unknown>,
+) {
+  const parsed = ARGUMENTS[name]!.safeParse(args);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ToolError(
+      'VALIDATION_ERROR',
+      `${issue.path.join('.') || 'arguments'}: ${issue.message}`,
+      {
+        hints: ['see the tool input schema'],
+        details: { field: issue.path.join('.') },
+      },
+    );
+  }
+  return translate(
+    new Translator(options.policyFor(principal), options.naming),
+    name,
+    parsed.data as never,
+  );
+}
+
+/** A domain tool runs its own document; the arguments are its variables, checked by GraphQL. */
+function domainOperation(prepared: PreparedDomainTool, args: Record<string, unknown>): Operation {
+  const known = new Set(
+    (prepared.operation.variableDefinitions ?? []).map((v) => v.variable.name.value),
+  );
+  const unknown = Object.keys(args).find((key) => !known.has(key));
+  if (unknown) {
+    throw new ToolError('VALIDATION_ERROR', `${unknown} is not an input of ${prepared.tool.name}`, {
+      hints: [`inputs: ${[...known].join(', ') || '(none)'}`],
+      details: { field: unknown },
+    });
+  }
+  return { document: prepared.tool.document, variables: args, shape: (data) => data };
+}
+
 function translate(translator: Translator, name: string, args: any): Operation {
   switch (name) {
     case 'db.describe_schema':
@@ -243,6 +284,7 @@ function translate(translator: Translator, name: string, args: any): Operation {
 }
 
 function rowCountOf(tool: string, structured: Record<string, unknown>): number | undefined {
+  if (!tool.startsWith('db.')) return undefined;
   if (tool === 'db.query') return (structured.data as unknown[]).length;
   if (tool === 'db.get') return structured.found ? 1 : 0;
   if (tool === 'db.aggregate')

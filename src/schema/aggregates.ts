@@ -124,15 +124,43 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
         ...aggregateFields(t),
       }),
     });
+    // groups sort by their keys, their count or a numeric sum: `[{ sum: { totalCents: DESC } }]`
+    const numericOrder =
+      numeric.length > 0
+        ? builder.inputType(`${model.name}NumericOrderByInput`, {
+            fields: (t: any) =>
+              Object.fromEntries(
+                numeric.map((field) => [
+                  field.name,
+                  t.field({ type: 'SortOrder', required: false }),
+                ]),
+              ),
+          })
+        : null;
+    const groupOrder = builder.inputType(`${model.name}GroupOrderByInput`, {
+      description: `Sort ${model.name} groups by one key, the count, or a sum per list item.`,
+      fields: (t: any) => ({
+        count: t.field({ type: 'SortOrder', required: false }),
+        ...(numericOrder ? { sum: t.field({ type: numericOrder, required: false }) } : {}),
+        ...Object.fromEntries(
+          groupable.map((field) => [field.name, t.field({ type: 'SortOrder', required: false })]),
+        ),
+      }),
+    });
     builder.queryField(`${names.list}GroupBy`, (t: any) =>
       t.field({
         type: [group],
         args: {
           by: t.arg({ type: [byField], required: true }),
           where: t.arg({ type: whereInputs.get(model.name), required: false }),
+          orderBy: t.arg({
+            type: [groupOrder],
+            required: false,
+            description: 'default: by the keys',
+          }),
           first: t.arg.int({
             required: false,
-            description: 'groups to return, ordered by the keys',
+            description: 'groups to return',
           }),
         },
         complexity: (args: { first?: number | null }) => ({
@@ -141,7 +169,12 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
         }),
         resolve: (
           _root: unknown,
-          args: { by: string[]; where?: Record<string, unknown>; first?: number | null },
+          args: {
+            by: string[];
+            where?: Record<string, unknown>;
+            orderBy?: Record<string, unknown>[] | null;
+            first?: number | null;
+          },
           context: OrmaiContext,
         ) => {
           requireFilterWhenAsked(model, args.where);
@@ -156,13 +189,45 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
             where: where.scoped(model, args.where, context.principal),
             _count: { _all: true },
             ...numericSelection(),
-            orderBy: by.map((field) => ({ [field]: 'asc' })),
+            orderBy: groupOrderBy(args.orderBy, by),
             take: parts.takeOf(args.first),
           });
         },
       }),
     );
   }
+}
+
+/** GraphQL group orders in Prisma's words; the keys break ties so the order is stable. */
+function groupOrderBy(orderBy: Record<string, unknown>[] | null | undefined, by: string[]) {
+  const direction = (value: unknown) => (value === 'DESC' ? 'desc' : 'asc');
+  const items = (orderBy ?? []).map((item, index) => {
+    const entries = Object.entries(item).filter(([, value]) => value != null);
+    if (entries.length !== 1) {
+      throw validationError(
+        `orderBy[${index}] must name exactly one of a key, count or sum`,
+        `orderBy[${index}]`,
+      );
+    }
+    const [name, value] = entries[0]!;
+    if (name === 'count') return { _count: { [by[0]!]: direction(value) } };
+    if (name === 'sum') {
+      const [field, order] =
+        Object.entries(value as Record<string, unknown>).find(([, v]) => v != null) ?? [];
+      if (!field)
+        throw validationError(`orderBy[${index}].sum must name a field`, `orderBy[${index}].sum`);
+      return { _sum: { [field]: direction(order) } };
+    }
+    if (!by.includes(name)) {
+      throw validationError(
+        `orderBy[${index}]: ${name} is not one of the group keys`,
+        `orderBy[${index}]`,
+        [`sort by a field in by: ${by.join(', ')}`],
+      );
+    }
+    return { [name]: direction(value) };
+  });
+  return [...items, ...by.map((field) => ({ [field]: 'asc' }))];
 }
 
 function countOf(row: AggregateRow): number {

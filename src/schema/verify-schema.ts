@@ -29,6 +29,8 @@ export function verifySchema(
       [`${model.name}GroupByField`, fieldNames(schema, `${model.name}GroupByField`)],
       [`${model.name}NumericAggregate`, fieldNames(schema, `${model.name}NumericAggregate`)],
       [`${model.name}ExtremeAggregate`, fieldNames(schema, `${model.name}ExtremeAggregate`)],
+      [`${model.name}NumericOrderByInput`, fieldNames(schema, `${model.name}NumericOrderByInput`)],
+      [`${model.name}GroupOrderByInput`, fieldNames(schema, `${model.name}GroupOrderByInput`)],
     ];
     for (const [typeName, names] of probing) {
       for (const name of names) {

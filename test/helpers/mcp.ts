@@ -30,6 +30,8 @@ export async function connectMcp(
     {
       execute: app.gateway.execute,
       policyFor: app.gateway.policyFor,
+      schemaFor: app.gateway.schemaFor,
+      domainTools: app.runtime.app.domainTools ?? [],
       onToolCall: (event) => void events.push(event),
     },
     full,
