@@ -24,6 +24,15 @@ export interface OrmaiConfig {
     resolvePrincipal?: (request: Request) => Promise<Principal | null> | Principal | null;
   };
   naming?: NamingOptions;
+  audit?: {
+    /** Where records go (default: the table and the JSONL file). */
+    sinks?: ('sql' | 'jsonl')[];
+    /** The JSONL file (default `.ormai/audit.jsonl`); rotated past `maxFileBytes` (default 50 MB). */
+    jsonlPath?: string;
+    maxFileBytes?: number;
+    /** Refuse reads while the audit log cannot be written (default true); writes are always refused. */
+    failClosedReads?: boolean;
+  };
 }
 
 export function defineConfig(config: OrmaiConfig): OrmaiConfig {

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { OrmaiApp, PrismaLifecycle } from './app.js';
 import type { OrmaiConfig } from './config.js';
 import { type Database, openDatabase } from './db/database.js';
@@ -33,6 +34,13 @@ export interface Runtime {
 
 export const DEFAULT_DATA_DIR = join('.ormai', 'pgdata');
 
+/** ormai's own tables (the audit log), migrated beside the app's. */
+export const ORMAI_MIGRATIONS_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  'audit',
+  'migrations',
+);
+
 export function runtimeOptionsFromConfig(config: OrmaiConfig, env = process.env): RuntimeOptions {
   return {
     databaseUrl: env.DATABASE_URL || config.database?.url,
@@ -64,7 +72,13 @@ export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): 
         statementTimeoutMs,
       });
   try {
-    const migrations = await migrate(db.sql, readMigrations(app.migrationsDir));
+    // the app's migrations and ormai's own (the audit table), in timestamp order
+    const migrations = await migrate(
+      db.sql,
+      [...readMigrations(app.migrationsDir), ...readMigrations(ORMAI_MIGRATIONS_DIR)].sort((a, b) =>
+        a.name.localeCompare(b.name),
+      ),
+    );
     let seeded = false;
     if ((options.seedIfEmpty ?? true) && app.seed && !(await app.seed.isSeeded(db.sql))) {
       options.log?.(`seeding the ${app.name} example data (first run)…`);

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { OrmaiApp } from '../app.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { DEFAULT_CONFIG_FILE, loadConfig, type OrmaiConfig } from '../config.js';
 import {
   createMcpHttpHandler,
@@ -14,10 +15,12 @@ import { explainPolicy } from '../policy/explain.js';
 import type { Principal } from '../policy/principal.js';
 import { openRuntime, runtimeOptionsFromConfig } from '../runtime.js';
 import { buildSchema } from '../schema/build-schema.js';
+import { auditToolCall, createAuditLog } from '../server/audit-setup.js';
 import { resolveJwtSecret, signToken, verifyToken } from '../server/auth.js';
 import { createGateway, type Gateway } from '../server/gateway.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from '../server/http-server.js';
 import { createLogger, type Logger } from '../server/logger.js';
+import { tailAudit, verifyAudit } from './audit.js';
 import { runChecks } from './check.js';
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
@@ -59,10 +62,12 @@ program
       ...runtimeOptionsFromConfig(config),
       log: print,
     });
+    const audit = createAuditLog(config, runtime, logger);
     const gateway = createGateway({
       runtime,
       jwtSecret: secret,
       logger,
+      audit,
       ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
       ...(config.auth?.resolvePrincipal ? { resolvePrincipal: config.auth.resolvePrincipal } : {}),
       ...(config.naming ? { naming: config.naming } : {}),
@@ -73,7 +78,7 @@ program
       runtime,
       logger,
       mcp: createMcpHttpHandler({
-        ...bridgeOptions(gateway, logger, config.app),
+        ...bridgeOptions(gateway, logger, config.app, audit),
         authenticate: gateway.authenticate,
       }),
       port: opts.port ?? envPort ?? config.server?.port ?? DEFAULT_PORT,
@@ -108,6 +113,11 @@ program
       stopping = true;
       logger.info({ signal }, 'shutting down');
       await running.close();
+      try {
+        await audit.close();
+      } catch (error) {
+        logger.error({ err: error }, 'audit records left unwritten at shutdown');
+      }
       await runtime.close();
       process.exit(0);
     };
@@ -151,15 +161,18 @@ program
       ...runtimeOptionsFromConfig(config),
       log: say,
     });
+    const audit = createAuditLog(config, runtime, logger);
     const gateway = createGateway({
       runtime,
       jwtSecret: secret,
       logger,
+      audit,
       ...(config.naming ? { naming: config.naming } : {}),
     });
     try {
-      await serveStdio(bridgeOptions(gateway, logger, config.app), principal);
+      await serveStdio(bridgeOptions(gateway, logger, config.app, audit), principal);
     } finally {
+      await audit.close();
       await runtime.close();
     }
   });
@@ -269,6 +282,59 @@ program
     print(explainPolicy(compiled.value));
   });
 
+const auditCommand = program.command('audit').description('read and verify the audit log');
+
+auditCommand
+  .command('verify')
+  .description(
+    'walk the hash chain of ormai_audit_log (or a JSONL file); exit 1 at the first broken link',
+  )
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .option('--jsonl <file>', 'verify this JSONL audit file instead of the table')
+  .action(async (opts: { config: string; jsonl?: string }) => {
+    const config = await loadConfig(opts.config);
+    const runtime = await openRuntime(config.app, {
+      ...runtimeOptionsFromConfig(config),
+      seedIfEmpty: false,
+    });
+    try {
+      const report = await verifyAudit(runtime, opts.jsonl);
+      for (const line of report.lines) print(line);
+      process.exitCode = report.ok ? 0 : 1;
+    } finally {
+      await runtime.close();
+    }
+  });
+
+auditCommand
+  .command('tail')
+  .description('print the latest audit records readably')
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .option('--tenant <id>', 'only this tenant')
+  .option('--trace <id>', 'only this trace id')
+  .option('-n, --limit <n>', 'how many', (value) => Number.parseInt(value, 10), 20)
+  .option('-f, --follow', 'keep printing new records')
+  .action(
+    async (opts: {
+      config: string;
+      tenant?: string;
+      trace?: string;
+      limit: number;
+      follow?: boolean;
+    }) => {
+      const config = await loadConfig(opts.config);
+      const runtime = await openRuntime(config.app, {
+        ...runtimeOptionsFromConfig(config),
+        seedIfEmpty: false,
+      });
+      try {
+        await tailAudit(runtime, opts, print);
+      } finally {
+        await runtime.close();
+      }
+    },
+  );
+
 program
   .command('token')
   .description('print a JWT signed with ORMAI_JWT_SECRET')
@@ -301,13 +367,15 @@ program
     );
   });
 
-function bridgeOptions(gateway: Gateway, logger: Logger, app: OrmaiApp) {
+function bridgeOptions(gateway: Gateway, logger: Logger, app: OrmaiApp, audit: AuditLog) {
+  const record = auditToolCall(audit, gateway.policyFor);
   return {
     execute: gateway.execute,
     policyFor: gateway.policyFor,
     schemaFor: gateway.schemaFor,
     domainTools: app.domainTools ?? [],
-    onToolCall: (event: ToolCallEvent) =>
+    onToolCall: (event: ToolCallEvent) => {
+      record(event);
       logger.info(
         {
           tool: event.tool,
@@ -318,7 +386,8 @@ function bridgeOptions(gateway: Gateway, logger: Logger, app: OrmaiApp) {
           ms: event.durationMs,
         },
         'mcp tool call',
-      ),
+      );
+    },
   };
 }
 

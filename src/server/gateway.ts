@@ -2,6 +2,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { AuditLog } from '../audit/audit-log.js';
 import { OrmaiError } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
@@ -10,6 +11,8 @@ import { budgetRule } from '../schema/budget-rules.js';
 import { buildSchema } from '../schema/build-schema.js';
 import type { OrmaiContext } from '../schema/context.js';
 import type { NamingOptions } from '../schema/naming.js';
+import { rootFieldModels } from '../schema/root-fields.js';
+import { auditPlugin } from './audit-plugin.js';
 import { principalFromAuthorization } from './auth.js';
 import { budgetError, internalCauseOf, maskErrorWith, withContractExtensions } from './errors.js';
 import type { Logger } from './logger.js';
@@ -25,6 +28,8 @@ export interface GatewayOptions {
   cursorSecret?: string;
   naming?: NamingOptions;
   logger: Logger;
+  /** Records every operation; while it cannot write, requests are refused (fail closed). */
+  audit?: AuditLog;
 }
 
 export interface Gateway {
@@ -214,11 +219,23 @@ export function createGateway(options: GatewayOptions): Gateway {
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.debug(args.map(String).join(' ')),
     },
-    context: async (context) => ({
-      principal: await principalFor(context as { request: Request } & InternalRequestContext),
-      prisma: runtime.prisma,
-      traceId: traceOf(context.request),
-    }),
+    context: async (context) => {
+      const principal = await principalFor(
+        context as { request: Request } & InternalRequestContext,
+      );
+      if (options.audit && !options.audit.available('read')) {
+        throw new OrmaiError(
+          'INTERNAL_ERROR',
+          'the audit log cannot be written right now, so nothing is served',
+          {
+            retryable: true,
+            hints: ['retry in a few seconds'],
+            httpStatus: 503,
+          },
+        );
+      }
+      return { principal, prisma: runtime.prisma, traceId: traceOf(context.request) };
+    },
     plugins: [
       EnvelopArmorPlugin({
         maxDepth: armorLimit('max_depth', widest.maxDepth),
@@ -229,6 +246,24 @@ export function createGateway(options: GatewayOptions): Gateway {
         blockFieldSuggestion: { enabled: false },
       }),
       contractErrors,
+      ...(options.audit
+        ? [
+            auditPlugin({
+              audit: options.audit,
+              traceOf,
+              principalOf: (request) => principalOf(request).catch(() => null),
+              policyFor,
+              modelsOf: (policy, rootFields) => {
+                const models = rootFieldModels(policy, options.naming);
+                return [
+                  ...new Set(
+                    rootFields.map((field) => models.get(field)).filter((m): m is string => !!m),
+                  ),
+                ];
+              },
+            }),
+          ]
+        : []),
     ],
   });
 

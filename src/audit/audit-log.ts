@@ -1,0 +1,154 @@
+import type { AuditEntry } from './record.js';
+import type { AuditSink } from './sinks.js';
+
+export interface AuditLogOptions {
+  sinks: AuditSink[];
+  /** Records waiting per sink at most; past it, calls are refused rather than records dropped. */
+  maxQueue?: number;
+  batchSize?: number;
+  /** Refuse reads too while a sink cannot be written (default true); writes are always refused. */
+  failClosedReads?: boolean;
+  /** Told about sink failures and recoveries. */
+  onError?: (sink: string, error: unknown) => void;
+  onRecover?: (sink: string) => void;
+}
+
+export class AuditUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditUnavailableError';
+  }
+}
+
+interface SinkQueue {
+  sink: AuditSink;
+  pending: AuditEntry[];
+  healthy: boolean;
+  lastError?: unknown;
+  retryDelay: number;
+  timer?: NodeJS.Timeout;
+  draining?: Promise<void>;
+}
+
+/**
+ * The audit log's front door: records are accepted into a bounded queue per sink and written in
+ * batches in the background, so a read never waits on the audit write. A sink that fails keeps its
+ * records and retries with backoff; meanwhile the log reports itself unavailable and callers refuse
+ * requests (fail closed) instead of serving them unrecorded. Nothing accepted is dropped.
+ */
+export class AuditLog {
+  readonly #queues: SinkQueue[];
+  readonly #maxQueue: number;
+  readonly #batchSize: number;
+  readonly #failClosedReads: boolean;
+  #closed = false;
+
+  constructor(private readonly options: AuditLogOptions) {
+    this.#queues = options.sinks.map((sink) => ({
+      sink,
+      pending: [],
+      healthy: true,
+      retryDelay: 100,
+    }));
+    this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#batchSize = options.batchSize ?? 200;
+    this.#failClosedReads = options.failClosedReads ?? true;
+  }
+
+  get sinks(): AuditSink[] {
+    return this.#queues.map((queue) => queue.sink);
+  }
+
+  /** Whether a call of this kind may be served now. */
+  available(kind: 'read' | 'write' = 'read'): boolean {
+    if (kind === 'read' && !this.#failClosedReads) return true;
+    return this.#queues.every((queue) => queue.healthy && queue.pending.length < this.#maxQueue);
+  }
+
+  /** Takes a record; it is written shortly. Throws only when the queue is full. */
+  accept(entry: AuditEntry): void {
+    if (this.#closed) throw new AuditUnavailableError('the audit log is closed');
+    const full = this.#queues.find((queue) => queue.pending.length >= this.#maxQueue);
+    if (full) {
+      throw new AuditUnavailableError(
+        `the audit queue of ${full.sink.name} is full (${this.#maxQueue} records waiting)`,
+      );
+    }
+    for (const queue of this.#queues) {
+      queue.pending.push(entry);
+      if (queue.healthy && !queue.draining) this.#drain(queue);
+    }
+  }
+
+  stats() {
+    return this.#queues.map((queue) => ({
+      sink: queue.sink.name,
+      pending: queue.pending.length,
+      healthy: queue.healthy,
+      lastError: queue.lastError
+        ? String((queue.lastError as Error).message ?? queue.lastError)
+        : undefined,
+    }));
+  }
+
+  /** Waits until every queue is written, retrying failed sinks, for at most `timeoutMs`. */
+  async flush(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await Promise.all(this.#queues.map((queue) => queue.draining));
+      const waiting = this.#queues.filter((queue) => queue.pending.length > 0);
+      if (waiting.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new AuditUnavailableError(
+          `audit records could not be written: ${waiting.map((q) => `${q.sink.name} ${q.pending.length}`).join(', ')} waiting (${String(
+            (waiting[0]!.lastError as Error | undefined)?.message ?? 'no error',
+          )})`,
+        );
+      }
+      for (const queue of waiting) if (!queue.draining) this.#drain(queue);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Flushes what is queued (reporting what cannot be written) and closes the sinks. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    try {
+      await this.flush(timeoutMs);
+    } finally {
+      this.#closed = true;
+      for (const queue of this.#queues) clearTimeout(queue.timer);
+      await Promise.all(this.#queues.map((queue) => queue.sink.close?.()));
+    }
+  }
+
+  #drain(queue: SinkQueue) {
+    clearTimeout(queue.timer);
+    queue.timer = undefined;
+    queue.draining = (async () => {
+      // a microtask later, so records accepted in the same tick share a batch
+      await Promise.resolve();
+      while (queue.pending.length > 0) {
+        const batch = queue.pending.slice(0, this.#batchSize);
+        try {
+          await queue.sink.write(batch);
+        } catch (error) {
+          queue.lastError = error;
+          if (queue.healthy) this.options.onError?.(queue.sink.name, error);
+          queue.healthy = false;
+          queue.timer = setTimeout(() => this.#drain(queue), queue.retryDelay);
+          queue.timer.unref();
+          queue.retryDelay = Math.min(queue.retryDelay * 2, 2000);
+          return;
+        }
+        queue.pending.splice(0, batch.length);
+        if (!queue.healthy) this.options.onRecover?.(queue.sink.name);
+        queue.healthy = true;
+        queue.retryDelay = 100;
+      }
+    })().finally(() => {
+      queue.draining = undefined;
+      // a record accepted while this drain was finishing would otherwise wait for the next one
+      if (queue.healthy && queue.pending.length > 0 && !queue.timer) this.#drain(queue);
+    });
+  }
+}

@@ -1,0 +1,78 @@
+import type { CompiledPolicy } from '../policy/compile-policy.js';
+import type { Principal } from '../policy/principal.js';
+import { type AuditEntry, sanitizeInputs } from './record.js';
+
+/** What policy did for the models a call touched: scopes applied, fields redacted, budgets in force. */
+export function decisionsFor(
+  policy: CompiledPolicy | null,
+  models: string[],
+): Record<string, unknown> {
+  if (!policy) return {};
+  const scopes: Record<string, unknown> = {};
+  const redactions: Record<string, Record<string, string>> = {};
+  for (const name of models) {
+    const model = policy.models.get(name) ?? policy.models.get(policy.views.get(name)?.model ?? '');
+    if (!model) continue;
+    scopes[name] = {
+      ...(model.tenantField ? { tenant: model.tenantField.name } : {}),
+      ...(model.softDeleteField ? { softDelete: model.softDeleteField } : {}),
+      ...(model.rowFilters ? { rowFilters: model.rowFilters.length } : {}),
+    };
+    const redacted = [...model.fields.values()].filter((field) => field.redaction);
+    if (redacted.length > 0) {
+      redactions[name] = Object.fromEntries(
+        redacted.map((field) => [field.name, field.redaction!.kind]),
+      );
+    }
+  }
+  const { maxTake, maxIncludeDepth, maxSelectedFields, maxComplexity, statementTimeoutMs } =
+    policy.budgets;
+  return {
+    roles: policy.roles,
+    scopes,
+    redactions,
+    budgets: { maxTake, maxIncludeDepth, maxSelectedFields, maxComplexity, statementTimeoutMs },
+  };
+}
+
+export interface CallFacts {
+  traceId: string;
+  surface: 'graphql' | 'mcp';
+  operation: string;
+  models: string[];
+  principal: Principal | null;
+  policy: CompiledPolicy | null;
+  inputs: unknown;
+  rowCount: number | null;
+  durationMs: number;
+  errorCode: string | null;
+  startedAt: Date;
+}
+
+/** The audit entry of one call, inputs sanitized. */
+export function entryFor(facts: CallFacts): AuditEntry {
+  return {
+    ts: facts.startedAt.toISOString(),
+    trace_id: facts.traceId,
+    surface: facts.surface,
+    operation: facts.operation,
+    model: facts.models.length > 0 ? facts.models.join(',') : null,
+    principal_sub: facts.principal?.sub ?? null,
+    tenant_id:
+      facts.principal?.tenantId === null || facts.principal?.tenantId === undefined
+        ? null
+        : String(facts.principal.tenantId),
+    roles: [...(facts.principal?.roles ?? [])],
+    inputs: sanitizeInputs(facts.inputs) ?? null,
+    decisions: decisionsFor(facts.policy, facts.models),
+    row_count: facts.rowCount,
+    affected_rows: null,
+    duration_ms: Math.round(facts.durationMs * 100) / 100,
+    outcome: facts.errorCode ? 'error' : 'ok',
+    error_code: facts.errorCode,
+    reason: null,
+    before: null,
+    after: null,
+    approval_id: null,
+  };
+}

@@ -1,0 +1,20 @@
+export { AuditLog, type AuditLogOptions, AuditUnavailableError } from './audit-log.js';
+export { type CallFacts, decisionsFor, entryFor } from './entries.js';
+export {
+  type AuditEntry,
+  type AuditRecord,
+  canonicalJson,
+  chainHash,
+  GENESIS_HASH,
+  sanitizeInputs,
+  type VerifyResult,
+  verifyChain,
+} from './record.js';
+export {
+  AUDIT_TABLE,
+  type AuditSink,
+  JsonlAuditSink,
+  MemoryAuditSink,
+  SqlAuditSink,
+  writeChained,
+} from './sinks.js';

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+
+/** One audit record (CONTRACT §9): one per GraphQL operation and per MCP tool call. */
+export interface AuditRecord {
+  /** Assigned by the sink that stores it (the table's id, a line number in a file). */
+  id?: number | string;
+  ts: string;
+  trace_id: string;
+  surface: 'graphql' | 'mcp';
+  operation: string;
+  model: string | null;
+  principal_sub: string | null;
+  tenant_id: string | null;
+  roles: string[];
+  inputs: unknown;
+  decisions: unknown;
+  row_count: number | null;
+  affected_rows: number | null;
+  duration_ms: number;
+  outcome: 'ok' | 'error';
+  error_code: string | null;
+  reason: string | null;
+  before: unknown;
+  after: unknown;
+  approval_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** A record before it is chained: the sink sets prev_hash and hash when it stores it. */
+export type AuditEntry = Omit<AuditRecord, 'id' | 'prev_hash' | 'hash'>;
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The hash chain: sha256(prev_hash + canonical JSON of the record's content). */
+export function chainHash(prevHash: string, entry: AuditEntry): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(canonicalJson(contentOf(entry)))
+    .digest('hex');
+}
+
+/** The fields a hash covers: everything but the storage id and the chain fields themselves. */
+export function contentOf(record: AuditEntry | AuditRecord): AuditEntry {
+  const { id: _id, prev_hash: _prev, hash: _hash, ...content } = record as AuditRecord;
+  return {
+    ...content,
+    // timestamps compare as instants whatever a database did to their text
+    ts: new Date(content.ts).toISOString(),
+  };
+}
+
+/** JSON with object keys sorted at every level, so equal content always hashes alike. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+const SECRET_KEY =
+  /password|passwd|secret|token|api_?key|apikey|credential|ssn|card|cvv|jwt|session|authorization/i;
+
+/** Inputs as recorded: values under secret-looking keys become "[REDACTED]" at any depth; email is kept. */
+export function sanitizeInputs(value: unknown, depth = 0): unknown {
+  if (depth > 20) return '[TRUNCATED]';
+  if (Array.isArray(value)) return value.map((item) => sanitizeInputs(item, depth + 1));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([key, inner]) => [
+        key,
+        SECRET_KEY.test(key) ? '[REDACTED]' : sanitizeInputs(inner, depth + 1),
+      ]),
+    );
+  }
+  return value;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  /** The first record whose link is broken, and why. */
+  broken?: { id: number | string; reason: string };
+}
+
+/**
+ * Walks a chain in order: each record's prev_hash must be the previous record's hash, and its hash
+ * must match its content. An edited record fails its own hash; a deleted one breaks the next link.
+ */
+export function verifyChain(records: Iterable<AuditRecord>): VerifyResult {
+  let previous = GENESIS_HASH;
+  let checked = 0;
+  for (const record of records) {
+    const id = record.id ?? checked + 1;
+    if (record.prev_hash !== previous) {
+      return {
+        ok: false,
+        checked,
+        broken: {
+          id,
+          reason:
+            'prev_hash does not match the previous record: a record before it is missing or was changed',
+        },
+      };
+    }
+    if (chainHash(record.prev_hash, contentOf(record)) !== record.hash) {
+      return {
+        ok: false,
+        checked,
+        broken: { id, reason: 'hash does not match its content: the record was changed' },
+      };
+    }
+    previous = record.hash;
+    checked++;
+  }
+  return { ok: true, checked };
+}

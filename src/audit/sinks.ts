@@ -1,0 +1,240 @@
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { advisoryLockKey, type SqlDriver } from '../db/database.js';
+import { type AuditEntry, type AuditRecord, chainHash, GENESIS_HASH } from './record.js';
+
+/** Where records go. A sink chains what it stores: each record's prev_hash is its last hash. */
+export interface AuditSink {
+  readonly name: string;
+  /** Stores entries in order, atomically where it can; throws when it cannot. */
+  write(entries: AuditEntry[]): Promise<AuditRecord[]>;
+  /** Every record in order (for verify and tail). */
+  read(): AsyncIterable<AuditRecord>;
+  close?(): Promise<void>;
+}
+
+export const AUDIT_TABLE = 'ormai_audit_log';
+
+const COLUMNS = [
+  'ts',
+  'trace_id',
+  'surface',
+  'operation',
+  'model',
+  'principal_sub',
+  'tenant_id',
+  'roles',
+  'inputs',
+  'decisions',
+  'row_count',
+  'affected_rows',
+  'duration_ms',
+  'outcome',
+  'error_code',
+  'reason',
+  'before',
+  'after',
+  'approval_id',
+  'prev_hash',
+  'hash',
+] as const;
+const JSON_COLUMNS = new Set(['roles', 'inputs', 'decisions', 'before', 'after']);
+
+/**
+ * The table `ormai_audit_log` in the app's database. A batch is one transaction holding an advisory
+ * lock, so several gateway processes on one PostgreSQL extend a single chain in turn.
+ */
+export class SqlAuditSink implements AuditSink {
+  readonly name = 'sql';
+
+  constructor(private readonly sql: SqlDriver) {}
+
+  write(entries: AuditEntry[]): Promise<AuditRecord[]> {
+    return this.sql.transaction((tx) => writeChained(tx, entries));
+  }
+
+  async *read(
+    options: { tenantId?: string; traceId?: string; afterId?: number } = {},
+  ): AsyncIterable<AuditRecord> {
+    let after = options.afterId ?? 0;
+    for (;;) {
+      const rows = await this.sql.query<Record<string, unknown>>(
+        `SELECT * FROM "${AUDIT_TABLE}" WHERE id > $1 ${options.tenantId ? 'AND tenant_id = $3' : ''} ${
+          options.traceId ? `AND trace_id = $${options.tenantId ? 4 : 3}` : ''
+        } ORDER BY id LIMIT $2`,
+        [
+          after,
+          500,
+          ...(options.tenantId ? [options.tenantId] : []),
+          ...(options.traceId ? [options.traceId] : []),
+        ],
+      );
+      for (const row of rows) yield fromRow(row);
+      if (rows.length < 500) return;
+      after = Number(rows.at(-1)!.id);
+    }
+  }
+}
+
+/** Inserts entries after the current last record, inside the caller's transaction. */
+export async function writeChained(tx: SqlDriver, entries: AuditEntry[]): Promise<AuditRecord[]> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [advisoryLockKey(AUDIT_TABLE)]);
+  const [last] = await tx.query<{ hash: string }>(
+    `SELECT hash FROM "${AUDIT_TABLE}" ORDER BY id DESC LIMIT 1`,
+  );
+  let previous = last?.hash ?? GENESIS_HASH;
+  const records: AuditRecord[] = [];
+  for (const entry of entries) {
+    const hash = chainHash(previous, entry);
+    records.push({ ...entry, prev_hash: previous, hash });
+    previous = hash;
+  }
+  for (let start = 0; start < records.length; start += 100) {
+    const batch = records.slice(start, start + 100);
+    const params: unknown[] = [];
+    const values = batch.map((record) => {
+      const cells = COLUMNS.map((column) => {
+        const value = record[column];
+        params.push(
+          JSON_COLUMNS.has(column)
+            ? value === undefined
+              ? null
+              : JSON.stringify(value)
+            : (value ?? null),
+        );
+        return `$${params.length}${JSON_COLUMNS.has(column) ? '::jsonb' : ''}`;
+      });
+      return `(${cells.join(', ')})`;
+    });
+    const inserted = await tx.query<{ id: number | string }>(
+      `INSERT INTO "${AUDIT_TABLE}" (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} RETURNING id`,
+      params,
+    );
+    inserted.forEach((row, i) => {
+      batch[i]!.id = Number(row.id);
+    });
+  }
+  return records;
+}
+
+function fromRow(row: Record<string, unknown>): AuditRecord {
+  const parse = (value: unknown) =>
+    typeof value === 'string' ? JSON.parse(value) : (value ?? null);
+  return {
+    id: Number(row.id),
+    ts: new Date(row.ts as string).toISOString(),
+    trace_id: row.trace_id as string,
+    surface: row.surface as AuditRecord['surface'],
+    operation: row.operation as string,
+    model: (row.model as string | null) ?? null,
+    principal_sub: (row.principal_sub as string | null) ?? null,
+    tenant_id: (row.tenant_id as string | null) ?? null,
+    roles: parse(row.roles) ?? [],
+    inputs: parse(row.inputs),
+    decisions: parse(row.decisions),
+    row_count: row.row_count === null ? null : Number(row.row_count),
+    affected_rows: row.affected_rows === null ? null : Number(row.affected_rows),
+    duration_ms: Number(row.duration_ms),
+    outcome: row.outcome as AuditRecord['outcome'],
+    error_code: (row.error_code as string | null) ?? null,
+    reason: (row.reason as string | null) ?? null,
+    before: parse(row.before),
+    after: parse(row.after),
+    approval_id: (row.approval_id as string | null) ?? null,
+    prev_hash: row.prev_hash as string,
+    hash: row.hash as string,
+  };
+}
+
+/** JSON lines, one record per line, rotated to `<file>.1`, `<file>.2`, … past a size. */
+export class JsonlAuditSink implements AuditSink {
+  readonly name = 'jsonl';
+  #last: string;
+  #count: number;
+
+  constructor(
+    readonly path: string,
+    private readonly maxBytes = 50 * 1024 * 1024,
+  ) {
+    const tail = lastRecord(path);
+    this.#last = tail?.hash ?? GENESIS_HASH;
+    this.#count = tail ? Number(tail.id) : 0;
+  }
+
+  async write(entries: AuditEntry[]): Promise<AuditRecord[]> {
+    if (existsSync(this.path) && statSync(this.path).size > this.maxBytes) this.#rotate();
+    let previous = this.#last;
+    let count = this.#count;
+    const records = entries.map((entry) => {
+      const hash = chainHash(previous, entry);
+      const record: AuditRecord = { id: ++count, ...entry, prev_hash: previous, hash };
+      previous = hash;
+      return record;
+    });
+    appendFileSync(this.path, records.map((record) => `${JSON.stringify(record)}\n`).join(''));
+    this.#last = previous;
+    this.#count = count;
+    return records;
+  }
+
+  async *read(): AsyncIterable<AuditRecord> {
+    const files = rotatedFiles(this.path);
+    for (const file of files) {
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (line.trim()) yield JSON.parse(line) as AuditRecord;
+      }
+    }
+  }
+
+  #rotate() {
+    // the chain continues across files: the next file's first prev_hash is this file's last hash
+    const files = rotatedFiles(this.path);
+    renameSync(this.path, `${this.path}.${files.length}`);
+  }
+}
+
+/** `audit.jsonl.1`, `audit.jsonl.2`, …, then `audit.jsonl`: oldest first. */
+function rotatedFiles(path: string): string[] {
+  const files: string[] = [];
+  for (let n = 1; existsSync(`${path}.${n}`); n++) files.push(`${path}.${n}`);
+  if (existsSync(path)) files.push(path);
+  return files;
+}
+
+function lastRecord(path: string): AuditRecord | undefined {
+  const files = rotatedFiles(path);
+  for (const file of files.reverse()) {
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean);
+    if (lines.length > 0) return JSON.parse(lines.at(-1)!) as AuditRecord;
+  }
+  return undefined;
+}
+
+/** Records in memory, for tests. */
+export class MemoryAuditSink implements AuditSink {
+  readonly name = 'memory';
+  readonly records: AuditRecord[] = [];
+  /** Set to make writes fail (tests of a sink outage). */
+  failing = false;
+
+  async write(entries: AuditEntry[]): Promise<AuditRecord[]> {
+    if (this.failing) throw new Error('memory sink is failing on purpose');
+    let previous = this.records.at(-1)?.hash ?? GENESIS_HASH;
+    const written = entries.map((entry) => {
+      const hash = chainHash(previous, entry);
+      const record: AuditRecord = {
+        id: this.records.length + 1,
+        ...entry,
+        prev_hash: previous,
+        hash,
+      };
+      this.records.push(record);
+      previous = hash;
+      return record;
+    });
+    return written;
+  }
+
+  async *read(): AsyncIterable<AuditRecord> {
+    yield* this.records;
+  }
+}

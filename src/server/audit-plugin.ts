@@ -1,0 +1,125 @@
+import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { AuditLog } from '../audit/audit-log.js';
+import { entryFor } from '../audit/entries.js';
+import type { CompiledPolicy } from '../policy/compile-policy.js';
+import type { Principal } from '../policy/principal.js';
+
+export interface AuditPluginOptions {
+  audit: AuditLog;
+  traceOf(request: Request): string;
+  /** The request's principal when it authenticated, else null. */
+  principalOf(request: Request): Promise<Principal | null>;
+  policyFor(principal: Principal): CompiledPolicy;
+  modelsOf(policy: CompiledPolicy, rootFields: string[]): string[];
+}
+
+interface RequestFacts {
+  startedAt: Date;
+  started: number;
+  params?: { query?: string; variables?: unknown; operationName?: string | null };
+}
+
+/**
+ * One audit record per GraphQL operation, success or failure (auth, validation, policy, budget,
+ * internal), written after the result is known. Operations the MCP bridge runs are left out: the
+ * tool call is recorded once, by the bridge's hook.
+ */
+export function auditPlugin(options: AuditPluginOptions): Plugin {
+  const facts = new WeakMap<Request, RequestFacts>();
+  return {
+    onRequest({ request }) {
+      facts.set(request, { startedAt: new Date(), started: performance.now() });
+    },
+    // the parsed request, before anything (the schema for the principal, auth) can fail
+    onRequestParse({ request }) {
+      return {
+        onRequestParseDone({ requestParserResult }) {
+          const known = facts.get(request);
+          if (known && !Array.isArray(requestParserResult)) known.params = requestParserResult;
+        },
+      };
+    },
+    async onResultProcess({ request, result, serverContext }) {
+      if ((serverContext as { ormaiSurface?: string }).ormaiSurface === 'mcp') return;
+      const known = facts.get(request);
+      if (!known) return;
+      const params = known.params;
+      const results = Array.isArray(result) ? result : [result];
+      if (results.some((single) => Symbol.asyncIterator in (single as object))) return;
+      const principal = await options.principalOf(request);
+      const policy = principal ? options.policyFor(principal) : null;
+      // a request refused while it was being read (no or a bad token) never reached its parameters
+      const { operation, rootFields } = params
+        ? describeOperation(params.query, params.operationName)
+        : { operation: 'unknown', rootFields: [] as string[] };
+      for (const single of results as {
+        data?: Record<string, unknown> | null;
+        errors?: readonly { extensions?: Record<string, unknown> }[];
+      }[]) {
+        const code = single.errors?.[0]?.extensions?.code;
+        options.audit.accept(
+          entryFor({
+            traceId: options.traceOf(request),
+            surface: 'graphql',
+            operation,
+            models: policy ? options.modelsOf(policy, rootFields) : [],
+            principal,
+            policy,
+            inputs: params
+              ? {
+                  operationName: params.operationName ?? null,
+                  variables: params.variables ?? null,
+                  query: params.query ?? null,
+                }
+              : null,
+            rowCount: single.data ? rowsIn(single.data) : null,
+            durationMs: performance.now() - known.started,
+            errorCode:
+              typeof code === 'string' ? code : single.errors?.length ? 'INTERNAL_ERROR' : null,
+            startedAt: known.startedAt,
+          }),
+        );
+      }
+    },
+  };
+}
+
+/** `query orders,customer` (the operation's type and root fields), or `invalid` when it does not parse. */
+function describeOperation(query: string | undefined, operationName: string | null | undefined) {
+  let document: DocumentNode;
+  try {
+    document = parse(query ?? '', { noLocation: true, maxTokens: 5000 });
+  } catch {
+    return { operation: 'invalid', rootFields: [] as string[] };
+  }
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  const chosen =
+    operations.find((op) => !operationName || op.name?.value === operationName) ?? operations[0];
+  if (!chosen) return { operation: 'invalid', rootFields: [] as string[] };
+  const rootFields = chosen.selectionSet.selections
+    .filter((selection) => selection.kind === Kind.FIELD)
+    .map((selection) => (selection as { name: { value: string } }).name.value);
+  return {
+    operation:
+      `${chosen.operation}${chosen.name ? ` ${chosen.name.value}` : ''} ${rootFields.join(',')}`.trim(),
+    rootFields,
+  };
+}
+
+/** Rows a response returned: connection nodes, list items and single rows under each root field. */
+function rowsIn(data: Record<string, unknown>): number {
+  let rows = 0;
+  for (const value of Object.values(data)) {
+    if (Array.isArray(value)) rows += value.length;
+    else if (value && typeof value === 'object') {
+      const nodes =
+        (value as { nodes?: unknown[]; edges?: unknown[] }).nodes ??
+        (value as { edges?: unknown[] }).edges;
+      rows += Array.isArray(nodes) ? nodes.length : 1;
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AuditLog } from '../audit/audit-log.js';
+import { entryFor } from '../audit/entries.js';
+import { type AuditSink, JsonlAuditSink, SqlAuditSink } from '../audit/sinks.js';
+import type { OrmaiConfig } from '../config.js';
+import type { ToolCallEvent } from '../mcp-bridge/server.js';
+import type { CompiledPolicy } from '../policy/compile-policy.js';
+import type { Principal } from '../policy/principal.js';
+import type { Runtime } from '../runtime.js';
+import type { Logger } from './logger.js';
+
+export const DEFAULT_AUDIT_JSONL = join('.ormai', 'audit.jsonl');
+
+/** The audit log a config asks for: the table in the app's database and/or a JSONL file. */
+export function createAuditLog(config: OrmaiConfig, runtime: Runtime, logger: Logger): AuditLog {
+  const wanted = config.audit?.sinks ?? ['sql', 'jsonl'];
+  const sinks: AuditSink[] = [];
+  if (wanted.includes('sql')) sinks.push(new SqlAuditSink(runtime.db.sql));
+  if (wanted.includes('jsonl')) {
+    const path = config.audit?.jsonlPath ?? DEFAULT_AUDIT_JSONL;
+    mkdirSync(dirname(path), { recursive: true });
+    sinks.push(new JsonlAuditSink(path, config.audit?.maxFileBytes));
+  }
+  return new AuditLog({
+    sinks,
+    ...(config.audit?.failClosedReads !== undefined
+      ? { failClosedReads: config.audit.failClosedReads }
+      : {}),
+    onError: (sink, error) =>
+      logger.error(
+        { sink, err: error },
+        'audit sink failing: requests are refused until it recovers',
+      ),
+    onRecover: (sink) => logger.info({ sink }, 'audit sink recovered'),
+  });
+}
+
+/** The MCP bridge's hook: one record per tool call (the GraphQL operation it ran is not recorded again). */
+export function auditToolCall(
+  audit: AuditLog,
+  policyFor: (principal: Principal) => CompiledPolicy,
+) {
+  return (event: ToolCallEvent) => {
+    const model = typeof event.arguments.model === 'string' ? event.arguments.model : null;
+    audit.accept(
+      entryFor({
+        traceId: event.traceId,
+        surface: 'mcp',
+        operation: event.tool,
+        models: model ? [model] : [],
+        principal: event.principal,
+        policy: policyFor(event.principal),
+        inputs: event.arguments,
+        rowCount: event.rowCount ?? null,
+        durationMs: event.durationMs,
+        errorCode: event.errorCode ?? null,
+        startedAt: new Date(Date.now() - event.durationMs),
+      }),
+    );
+  };
+}
