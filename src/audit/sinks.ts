@@ -38,6 +38,16 @@ const COLUMNS = [
   'hash',
 ] as const;
 const JSON_COLUMNS = new Set(['roles', 'inputs', 'decisions', 'before', 'after']);
+/** Columns `auditRecords(where)` filters on, by equality. */
+const FILTER_COLUMNS = new Set([
+  'trace_id',
+  'surface',
+  'operation',
+  'outcome',
+  'error_code',
+  'principal_sub',
+  'model',
+]);
 
 /**
  * The table `ormai_audit_log` in the app's database. A batch is one transaction holding an advisory
@@ -50,6 +60,35 @@ export class SqlAuditSink implements AuditSink {
 
   write(entries: AuditEntry[]): Promise<AuditRecord[]> {
     return this.sql.transaction((tx) => writeChained(tx, entries));
+  }
+
+  /** One page of a tenant's records, newest first, after the record `beforeId` when given. */
+  async page(options: {
+    tenantId: string;
+    where?: Record<string, string | undefined>;
+    first: number;
+    beforeId?: number;
+  }): Promise<{ records: AuditRecord[]; hasMore: boolean }> {
+    const params: unknown[] = [options.tenantId];
+    const conditions = ['tenant_id = $1'];
+    for (const [column, value] of Object.entries(options.where ?? {})) {
+      if (value === undefined || value === null || !FILTER_COLUMNS.has(column)) continue;
+      params.push(value);
+      conditions.push(`"${column}" = $${params.length}`);
+    }
+    if (options.beforeId !== undefined) {
+      params.push(options.beforeId);
+      conditions.push(`id < $${params.length}`);
+    }
+    params.push(options.first + 1);
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT * FROM "${AUDIT_TABLE}" WHERE ${conditions.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return {
+      records: rows.slice(0, options.first).map(fromRow),
+      hasMore: rows.length > options.first,
+    };
   }
 
   async *read(

@@ -83,6 +83,8 @@ export interface CompiledPolicy {
   budgets: Budgets;
   hashSalt: string;
   writesEnabled: boolean;
+  /** Whether these roles may read their tenant's audit log. */
+  auditReadable: boolean;
 }
 
 /** The validated policy, compiled per set of roles on demand and cached. */
@@ -219,6 +221,7 @@ function compileForRoles(
     budgets: budgetsFor(policy, profile, roles),
     hashSalt: policy.hashSalt ?? DEFAULT_HASH_SALT,
     writesEnabled: policy.writes?.enabled === true,
+    auditReadable: roles.some((role) => (policy.audit?.readers ?? ['admin']).includes(role)),
   };
 }
 

@@ -142,6 +142,13 @@ export const policySchema = z
     budgets: budgetsSchema.optional(),
     views: z.array(viewSchema).optional(),
     writes: writesSchema.optional(),
+    audit: z
+      .object({
+        /** Roles that may read their tenant's audit log through GraphQL (default: admin). */
+        readers: z.array(name).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

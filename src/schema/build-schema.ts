@@ -10,6 +10,7 @@ import type { CompiledModel, CompiledPolicy } from '../policy/compile-policy.js'
 import type { Datamodel } from '../policy/datamodel.js';
 import { describeSchema } from '../policy/describe.js';
 import { addAggregateFields } from './aggregates.js';
+import { addAuditRecords } from './audit-records.js';
 import { delegateOf, type OrmaiContext } from './context.js';
 import { CursorCodec, keysetAfter, prismaOrderBy } from './cursor.js';
 import { addInputTypes } from './inputs.js';
@@ -307,6 +308,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
 
   addAggregateFields(parts, options.naming);
   addViews(parts, options.naming);
+  addAuditRecords(parts);
 
   builder.queryField('describeSchema', (t: any) =>
     t.field({

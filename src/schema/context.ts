@@ -17,7 +17,16 @@ export interface OrmaiContext {
   principal: Principal | null;
   prisma: PrismaClientLike;
   traceId: string;
+  /** Reads the audit log (the gateway's SQL sink), for `auditRecords`. */
+  auditRecords?: AuditReader;
 }
+
+export type AuditReader = (options: {
+  tenantId: string;
+  where?: Record<string, string | undefined>;
+  first: number;
+  beforeId?: number;
+}) => Promise<{ records: object[]; hasMore: boolean }>;
 
 export function delegateOf(prisma: PrismaClientLike, model: string): ModelDelegate {
   const name = model.charAt(0).toLowerCase() + model.slice(1);

@@ -3,13 +3,14 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AuditLog } from '../audit/audit-log.js';
+import { SqlAuditSink } from '../audit/sinks.js';
 import { OrmaiError } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { Runtime } from '../runtime.js';
 import { budgetRule } from '../schema/budget-rules.js';
 import { buildSchema } from '../schema/build-schema.js';
-import type { OrmaiContext } from '../schema/context.js';
+import type { AuditReader, OrmaiContext } from '../schema/context.js';
 import type { NamingOptions } from '../schema/naming.js';
 import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
@@ -98,6 +99,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const engine = runtime.policy;
   // the most generous budgets of any role bound what graphql-armor lets through to the per-role checks
   const widest = engine.forRoles(engine.declaredRoles).budgets;
+
+  const sqlSink = options.audit?.sinks.find(
+    (sink): sink is SqlAuditSink => sink instanceof SqlAuditSink,
+  );
+  const auditReader: AuditReader | undefined = sqlSink ? (query) => sqlSink.page(query) : undefined;
 
   const schemas = new WeakMap<CompiledPolicy, GraphQLSchema>();
   const policyFor = (principal: Principal) => engine.forRoles(principal.roles);
@@ -234,7 +240,12 @@ export function createGateway(options: GatewayOptions): Gateway {
           },
         );
       }
-      return { principal, prisma: runtime.prisma, traceId: traceOf(context.request) };
+      return {
+        principal,
+        prisma: runtime.prisma,
+        traceId: traceOf(context.request),
+        ...(auditReader ? { auditRecords: auditReader } : {}),
+      };
     },
     plugins: [
       EnvelopArmorPlugin({
