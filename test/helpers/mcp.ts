@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { createMcpServer, type ToolCallEvent } from '../../src/mcp-bridge/index.js';
 import type { Principal } from '../../src/policy/principal.js';
+import { auditToolCall } from '../../src/server/audit-setup.js';
 import type { TestApp } from './runtime.js';
 
 export interface McpTestClient {
@@ -26,13 +27,17 @@ export async function connectMcp(
     claims: {},
   };
   const events: ToolCallEvent[] = [];
+  const record = app.audit ? auditToolCall(app.audit.log, app.gateway.policyFor) : () => {};
   const server = createMcpServer(
     {
       execute: app.gateway.execute,
       policyFor: app.gateway.policyFor,
       schemaFor: app.gateway.schemaFor,
       domainTools: app.runtime.app.domainTools ?? [],
-      onToolCall: (event) => void events.push(event),
+      onToolCall: (event) => {
+        events.push(event);
+        if (app.audit) record(event);
+      },
     },
     full,
   );

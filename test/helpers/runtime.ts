@@ -1,8 +1,13 @@
 // Opens the example app on a fresh database for one test file: PGlite always, PostgreSQL too when
 // TEST_DATABASE_URL is set (each file in a schema of its own, dropped at the end).
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { saasApp } from '../../examples/saas/app.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { JsonlAuditSink, MemoryAuditSink, SqlAuditSink } from '../../src/audit/sinks.js';
 import { openDatabase } from '../../src/db/database.js';
 import type { Principal } from '../../src/policy/principal.js';
 import type { Policy } from '../../src/policy/types.js';
@@ -22,6 +27,8 @@ export const JWT_SECRET = 'test-secret-0123456789abcdef';
 export interface TestApp {
   runtime: Runtime;
   gateway: Gateway;
+  /** With `audit: true`: the log and its sinks. */
+  audit?: { log: AuditLog; sql: SqlAuditSink; jsonl: JsonlAuditSink; memory: MemoryAuditSink };
   /** SQL statements Prisma ran since the last `statements.length = 0`. */
   statements: string[];
   /** Raw SQL on the same database, the ground truth tests compare with. */
@@ -46,6 +53,8 @@ export interface GraphQLBody {
 export interface TestAppOptions {
   /** Serve the example with this policy instead of its own. */
   policy?: Policy;
+  /** Record every call: the table, a JSONL file and memory. */
+  audit?: boolean;
 }
 
 /** Registers beforeAll/afterAll for a database of `kind` and returns a handle filled in beforeAll. */
@@ -73,10 +82,21 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
     );
     const statements: string[] = [];
     runtime.prisma.$on('query', (event) => statements.push(event.query));
+    let audit: TestApp['audit'];
+    if (testOptions.audit) {
+      const dir = mkdtempSync(join(tmpdir(), 'ormai-audit-'));
+      const sinks = {
+        sql: new SqlAuditSink(runtime.db.sql),
+        jsonl: new JsonlAuditSink(join(dir, 'audit.jsonl')),
+        memory: new MemoryAuditSink(),
+      };
+      audit = { log: new AuditLog({ sinks: [sinks.sql, sinks.jsonl, sinks.memory] }), ...sinks };
+    }
     const gateway = createGateway({
       runtime,
       jwtSecret: JWT_SECRET,
       logger: createLogger('silent'),
+      ...(audit ? { audit: audit.log } : {}),
     });
     const token = (principal: Partial<Principal>) =>
       signToken(
@@ -90,6 +110,7 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
     Object.assign(app, {
       runtime,
       gateway,
+      audit,
       statements,
       sql: (text: string, params?: unknown[]) => runtime.db.sql.query(text, params),
       token,
@@ -108,6 +129,7 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
   }, 120_000);
 
   afterAll(async () => {
+    await app.audit?.log.close().catch(() => {});
     await app.runtime?.close();
     await dropSchema?.();
   });
