@@ -309,3 +309,43 @@ describe.each(DATABASE_KINDS)('audit log on %s', (kind) => {
     ).toBe('FIELD_NOT_ALLOWED');
   });
 });
+
+describe('JSONL sink', () => {
+  it('rotates past its size and keeps one chain across the files', async () => {
+    const { mkdtempSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { JsonlAuditSink } = await import('../src/audit/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ormai-jsonl-'));
+    const path = join(dir, 'audit.jsonl');
+    const entry = (i: number) => ({
+      ts: new Date(2026, 0, 1, 0, 0, i).toISOString(),
+      trace_id: `t${i}`,
+      surface: 'graphql' as const,
+      operation: 'query orders',
+      model: 'Order',
+      principal_sub: '1',
+      tenant_id: '1',
+      roles: ['admin'],
+      inputs: { i },
+      decisions: {},
+      row_count: i,
+      affected_rows: null,
+      duration_ms: 1,
+      outcome: 'ok' as const,
+      error_code: null,
+      reason: null,
+      before: null,
+      after: null,
+      approval_id: null,
+    });
+    const sink = new JsonlAuditSink(path, 2000);
+    for (let i = 0; i < 30; i++) await sink.write([entry(i)]);
+    expect(readdirSync(dir).length).toBeGreaterThan(2);
+    // a new sink on the same files continues the chain
+    await new JsonlAuditSink(path, 2000).write([entry(30)]);
+    const records = await all(new JsonlAuditSink(path, 2000).read());
+    expect(records.map((r) => r.trace_id)).toEqual(Array.from({ length: 31 }, (_, i) => `t${i}`));
+    expect(verifyChain(records)).toEqual({ ok: true, checked: 31 });
+  });
+});

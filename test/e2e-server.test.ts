@@ -89,6 +89,26 @@ describe('ormai serve (real process, fresh embedded database)', () => {
     expect(await exited).toBe(0);
   }, 150_000);
 
+  it('`ormai audit verify` and `tail` read what the server recorded, in the table and the JSONL file', () => {
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args, '--config', CONFIG], {
+        cwd,
+        env: cleanEnv(),
+        encoding: 'utf8',
+      });
+    const verify = run(['audit', 'verify']);
+    expect(verify.status).toBe(0);
+    // two tenant queries and the refused anonymous one, at least (GraphiQL's page is not an operation)
+    const count = Number(/ok: (\d+) record\(s\) in the table/.exec(verify.stdout)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(3);
+    const jsonl = run(['audit', 'verify', '--jsonl', join(cwd, '.ormai', 'audit.jsonl')]);
+    expect(jsonl.stdout).toContain(`ok: ${count} record(s) in the file`);
+    const tail = run(['audit', 'tail', '-n', '3']);
+    expect(tail.status).toBe(0);
+    expect(tail.stdout).toMatch(/graphql unknown anonymous error AUTHENTICATION_REQUIRED/);
+    expect(tail.stdout).toMatch(/graphql query orders sub 11@2 \[admin\] ok rows=100/);
+  }, 60_000);
+
   it('`ormai seed` reuses the database and `--reset` reloads the same data', () => {
     const first = spawnSync(process.execPath, [BIN, 'seed', '--config', CONFIG], {
       cwd,
