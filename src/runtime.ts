@@ -34,10 +34,10 @@ export interface Runtime {
 
 export const DEFAULT_DATA_DIR = join('.ormai', 'pgdata');
 
-/** ormai's own tables (the audit log), migrated beside the app's. */
+/** ormai's own tables (the audit log, the approval queue), migrated beside the app's. */
 export const ORMAI_MIGRATIONS_DIR = join(
   dirname(fileURLToPath(import.meta.url)),
-  'audit',
+  'db',
   'migrations',
 );
 

@@ -41,7 +41,7 @@ describe('ormai check', () => {
 
   it('finds writes without a reason in prod', () => {
     expect(lines(writesWithoutReasonPolicy)).toContain(
-      'error *: writes.models.Order: writable without a reason in the prod profile; remove requireReason: false',
+      'error support: writes.models.Order.support.update: writable without a reason in the prod profile; remove requireReason: false',
     );
   });
 

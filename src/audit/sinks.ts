@@ -116,7 +116,7 @@ export class SqlAuditSink implements AuditSink {
 
 /** Inserts entries after the current last record, inside the caller's transaction. */
 export async function writeChained(tx: SqlDriver, entries: AuditEntry[]): Promise<AuditRecord[]> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [advisoryLockKey(AUDIT_TABLE)]);
+  await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [advisoryLockKey(AUDIT_TABLE)]);
   const [last] = await tx.query<{ hash: string }>(
     `SELECT hash FROM "${AUDIT_TABLE}" ORDER BY id DESC LIMIT 1`,
   );

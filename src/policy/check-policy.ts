@@ -76,14 +76,18 @@ export function checkPolicy(engine: PolicyEngine): Finding[] {
   }
 
   if (engine.policy.writes?.enabled && profile === 'prod') {
-    for (const [model, rules] of Object.entries(engine.policy.writes.models ?? {})) {
-      if (rules.requireReason === false) {
-        findings.push({
-          severity: 'error',
-          role: '*',
-          path: `writes.models.${model}`,
-          message: 'writable without a reason in the prod profile; remove requireReason: false',
-        });
+    for (const [model, byRole] of Object.entries(engine.policy.writes.models ?? {})) {
+      for (const [role, kinds] of Object.entries(byRole)) {
+        for (const [kind, rule] of Object.entries(kinds)) {
+          if (rule?.requireReason === false) {
+            findings.push({
+              severity: 'error',
+              role,
+              path: `writes.models.${model}.${role}.${kind}`,
+              message: 'writable without a reason in the prod profile; remove requireReason: false',
+            });
+          }
+        }
       }
     }
   }

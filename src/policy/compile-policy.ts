@@ -17,6 +17,7 @@ import {
   type Profile,
   policySchema,
   type RoleModelPolicy,
+  type WriteKind,
 } from './types.js';
 
 export interface CompiledField {
@@ -83,6 +84,11 @@ export interface CompiledPolicy {
   budgets: Budgets;
   hashSalt: string;
   writesEnabled: boolean;
+  /** Per model, the writes these roles may make (empty while writes are off). */
+  writes: Map<string, Partial<Record<WriteKind, CompiledWrite>>>;
+  /** Whether these roles may approve or reject pending writes. */
+  canApprove: boolean;
+  approvalTtlSeconds: number;
   /** Whether these roles may read their tenant's audit log. */
   auditReadable: boolean;
 }
@@ -221,8 +227,56 @@ function compileForRoles(
     budgets: budgetsFor(policy, profile, roles),
     hashSalt: policy.hashSalt ?? DEFAULT_HASH_SALT,
     writesEnabled: policy.writes?.enabled === true,
+    writes: compileWrites(policy, profile, roles, compiled),
+    canApprove: policy.writes?.enabled === true && roles.some((role) => (policy.writes?.approvers ?? ['admin']).includes(role)),
+    approvalTtlSeconds: policy.writes?.approvalTtlSeconds ?? 86_400,
     auditReadable: roles.some((role) => (policy.audit?.readers ?? ['admin']).includes(role)),
   };
+}
+
+export interface CompiledWrite {
+  kind: WriteKind;
+  /** Settable fields (create, update, bulk). */
+  fields: string[];
+  requireReason: boolean;
+  maxAffectedRows: number;
+  /** Approval needed: always (true), never (false), or for more than `minIds - 1` ids. */
+  requireApproval: boolean | { minIds: number };
+  allowHardDelete: boolean;
+}
+
+/**
+ * The writes a set of roles may make: nothing unless writes are enabled. Several roles take the
+ * union, each write kind from the first role that grants it (in sorted role order).
+ */
+function compileWrites(
+  policy: Policy,
+  profile: Profile,
+  roles: string[],
+  models: Map<string, CompiledModel>,
+): Map<string, Partial<Record<WriteKind, CompiledWrite>>> {
+  const writes = new Map<string, Partial<Record<WriteKind, CompiledWrite>>>();
+  if (!policy.writes?.enabled) return writes;
+  for (const [model, byRole] of Object.entries(policy.writes.models ?? {})) {
+    if (!models.has(model)) continue;
+    const kinds: Partial<Record<WriteKind, CompiledWrite>> = {};
+    for (const role of roles) {
+      for (const kind of ['create', 'update', 'delete', 'bulk'] as const) {
+        const rule = byRole[role]?.[kind];
+        if (!rule || kinds[kind]) continue;
+        kinds[kind] = {
+          kind,
+          fields: rule.fields ?? [],
+          requireReason: rule.requireReason ?? profile === 'prod',
+          maxAffectedRows: rule.maxAffectedRows ?? (kind === 'bulk' ? 100 : 1),
+          requireApproval: rule.requireApproval ?? false,
+          allowHardDelete: rule.allowHardDelete ?? false,
+        };
+      }
+    }
+    if (Object.keys(kinds).length > 0) writes.set(model, kinds);
+  }
+  return writes;
 }
 
 /** One role's view of one model: base rules narrowed by the role's overlay; null when hidden. */

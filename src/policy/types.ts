@@ -91,23 +91,49 @@ export const viewSchema = z
   })
   .strict();
 
+/** One kind of write a role may make on a model. */
+export const writeRuleSchema = z
+  .object({
+    /** Fields the write may set (create and update); others are FIELD_NOT_ALLOWED. */
+    fields: z.array(name).optional(),
+    /** A reason is required (default true in the prod profile). */
+    requireReason: z.boolean().optional(),
+    /** Rows one call may change at most (default 1; bulk: 100). */
+    maxAffectedRows: z.number().int().positive().optional(),
+    /** Wait for an approver: always, or for a bulk call over `minIds` ids. */
+    requireApproval: z.union([z.boolean(), z.object({ minIds: z.number().int().positive() }).strict()]).optional(),
+    /** Delete only: `hard: true` may remove the row (otherwise deletes are soft where the model allows). */
+    allowHardDelete: z.boolean().optional(),
+  })
+  .strict();
+
 export const writesSchema = z
   .object({
     /** Off by default: no mutation exists until this is true. */
     enabled: z.boolean().optional(),
+    /** Per model, per role: which writes that role may make. */
     models: z
       .record(
         z.string(),
-        z
-          .object({
-            roles: z.array(name).optional(),
-            requireReason: z.boolean().optional(),
-          })
-          .passthrough(),
+        z.record(
+          z.string(),
+          z
+            .object({
+              create: writeRuleSchema.optional(),
+              update: writeRuleSchema.optional(),
+              delete: writeRuleSchema.optional(),
+              bulk: writeRuleSchema.optional(),
+            })
+            .strict(),
+        ),
       )
       .optional(),
+    /** Roles that may approve or reject pending writes of their tenant (default: admin). */
+    approvers: z.array(name).optional(),
+    /** How long a pending approval stays valid (default 24 h). */
+    approvalTtlSeconds: z.number().int().positive().optional(),
   })
-  .passthrough();
+  .strict();
 
 export const PROFILES = ['prod', 'internal', 'dev'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -156,5 +182,7 @@ export type ModelPolicy = z.infer<typeof modelPolicySchema>;
 export type RoleModelPolicy = z.infer<typeof roleModelPolicySchema>;
 export type Budgets = Required<z.infer<typeof budgetsSchema>>;
 export type ViewPolicy = z.infer<typeof viewSchema>;
+export type WriteRule = z.infer<typeof writeRuleSchema>;
+export type WriteKind = 'create' | 'update' | 'delete' | 'bulk';
 /** A policy as data: JSON-serialisable, validated at start-up. */
 export type Policy = z.infer<typeof policySchema>;
