@@ -40,6 +40,23 @@ export const saasPolicy: Policy = {
       },
     },
   },
+  // Writes are off unless enabled here; each one needs a reason (prod) and is audited with before/after.
+  writes: {
+    enabled: true,
+    approvers: ['admin'],
+    models: {
+      Order: {
+        support: {
+          update: { fields: ['status', 'notes'] },
+          // soft delete, once an admin approves
+          delete: { requireApproval: true },
+          bulk: { fields: ['status'], maxAffectedRows: 50, requireApproval: { minIds: 6 } },
+        },
+      },
+      Customer: { support: { update: { fields: ['email', 'phone'] } } },
+      Product: { admin: { create: { fields: ['sku', 'name', 'priceCents', 'costCents', 'active'] } } },
+    },
+  },
   views: [
     {
       name: 'CustomerSummary',

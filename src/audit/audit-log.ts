@@ -66,15 +66,16 @@ export class AuditLog {
   }
 
   /** Takes a record; it is written shortly. Throws only when the queue is full. */
-  accept(entry: AuditEntry): void {
+  accept(entry: AuditEntry, options: { except?: string | undefined } = {}): void {
     if (this.#closed) throw new AuditUnavailableError('the audit log is closed');
-    const full = this.#queues.find((queue) => queue.pending.length >= this.#maxQueue);
+    const queues = this.#queues.filter((queue) => queue.sink.name !== options.except);
+    const full = queues.find((queue) => queue.pending.length >= this.#maxQueue);
     if (full) {
       throw new AuditUnavailableError(
         `the audit queue of ${full.sink.name} is full (${this.#maxQueue} records waiting)`,
       );
     }
-    for (const queue of this.#queues) {
+    for (const queue of queues) {
       queue.pending.push(entry);
       if (queue.healthy && !queue.draining) this.#drain(queue);
     }

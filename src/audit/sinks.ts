@@ -62,6 +62,14 @@ export class SqlAuditSink implements AuditSink {
     return this.sql.transaction((tx) => writeChained(tx, entries));
   }
 
+  /** Whether a record with this hash is stored (a write's record exists once its transaction committed). */
+  async contains(hash: string): Promise<boolean> {
+    const rows = await this.sql.query(`SELECT 1 AS found FROM "${AUDIT_TABLE}" WHERE hash = $1`, [
+      hash,
+    ]);
+    return rows.length > 0;
+  }
+
   /** One page of a tenant's records, newest first, after the record `beforeId` when given. */
   async page(options: {
     tenantId: string;
@@ -115,8 +123,13 @@ export class SqlAuditSink implements AuditSink {
 }
 
 /** Inserts entries after the current last record, inside the caller's transaction. */
-export async function writeChained(tx: SqlDriver, entries: AuditEntry[]): Promise<AuditRecord[]> {
-  await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [advisoryLockKey(AUDIT_TABLE)]);
+export async function writeChained(
+  tx: Pick<SqlDriver, 'query'>,
+  entries: AuditEntry[],
+): Promise<AuditRecord[]> {
+  await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [
+    advisoryLockKey(AUDIT_TABLE),
+  ]);
   const [last] = await tx.query<{ hash: string }>(
     `SELECT hash FROM "${AUDIT_TABLE}" ORDER BY id DESC LIMIT 1`,
   );

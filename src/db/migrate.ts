@@ -51,7 +51,9 @@ export async function migrate(sql: SqlDriver, migrations: MigrationFile[]): Prom
     applied_at timestamptz NOT NULL DEFAULT now()
   )`);
   return sql.transaction(async (tx) => {
-    await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [advisoryLockKey(MIGRATIONS_TABLE)]);
+    await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [
+      advisoryLockKey(MIGRATIONS_TABLE),
+    ]);
     const rows = await tx.query<{ name: string; checksum: string }>(
       `SELECT name, checksum FROM "${MIGRATIONS_TABLE}"`,
     );

@@ -228,7 +228,9 @@ function compileForRoles(
     hashSalt: policy.hashSalt ?? DEFAULT_HASH_SALT,
     writesEnabled: policy.writes?.enabled === true,
     writes: compileWrites(policy, profile, roles, compiled),
-    canApprove: policy.writes?.enabled === true && roles.some((role) => (policy.writes?.approvers ?? ['admin']).includes(role)),
+    canApprove:
+      policy.writes?.enabled === true &&
+      roles.some((role) => (policy.writes?.approvers ?? ['admin']).includes(role)),
     approvalTtlSeconds: policy.writes?.approvalTtlSeconds ?? 86_400,
     auditReadable: roles.some((role) => (policy.audit?.readers ?? ['admin']).includes(role)),
   };
@@ -459,6 +461,26 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
     for (const [name, rules] of Object.entries(overlay.models ?? {})) {
       if (!models[name]) unknownModel(`roles.${role}.models.${name}`, name);
       else checkRules(`roles.${role}.models.${name}`, name, rules);
+    }
+  }
+  for (const [name, byRole] of Object.entries(policy.writes?.models ?? {})) {
+    const model = models[name];
+    if (!model) {
+      unknownModel(`writes.models.${name}`, name);
+      continue;
+    }
+    const scalars = model.fields.filter((f) => f.kind !== 'object').map((f) => f.name);
+    for (const [role, kinds] of Object.entries(byRole)) {
+      if (policy.roles && !(role in policy.roles)) {
+        problems.push(`writes.models.${name}.${role}: unknown role${suggestion(role, Object.keys(policy.roles))}`);
+      }
+      for (const [kind, rule] of Object.entries(kinds)) {
+        for (const field of rule?.fields ?? []) {
+          if (!scalars.includes(field)) {
+            problems.push(`writes.models.${name}.${role}.${kind}.fields: unknown field ${field}${suggestion(field, scalars)}`);
+          }
+        }
+      }
     }
   }
   for (const [index, view] of (policy.views ?? []).entries()) {

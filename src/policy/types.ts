@@ -101,7 +101,9 @@ export const writeRuleSchema = z
     /** Rows one call may change at most (default 1; bulk: 100). */
     maxAffectedRows: z.number().int().positive().optional(),
     /** Wait for an approver: always, or for a bulk call over `minIds` ids. */
-    requireApproval: z.union([z.boolean(), z.object({ minIds: z.number().int().positive() }).strict()]).optional(),
+    requireApproval: z
+      .union([z.boolean(), z.object({ minIds: z.number().int().positive() }).strict()])
+      .optional(),
     /** Delete only: `hard: true` may remove the row (otherwise deletes are soft where the model allows). */
     allowHardDelete: z.boolean().optional(),
   })

@@ -26,6 +26,7 @@ import { dateTimeScalar, jsonScalar, stringNumberScalar } from './scalars.js';
 import { loadToOne } from './to-one-loader.js';
 import { addViews } from './views.js';
 import { and, checkTenantFilter, createWhereTranslator, toSortKeys } from './where.js';
+import { addWriteFields } from './writes.js';
 
 export interface BuildSchemaOptions {
   datamodel: Datamodel;
@@ -309,6 +310,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
   addAggregateFields(parts, options.naming);
   addViews(parts, options.naming);
   addAuditRecords(parts);
+  addWriteFields(parts, options.naming);
 
   builder.queryField('describeSchema', (t: any) =>
     t.field({

@@ -1,3 +1,4 @@
+import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 
 /**
@@ -19,6 +20,27 @@ export interface OrmaiContext {
   traceId: string;
   /** Reads the audit log (the gateway's SQL sink), for `auditRecords`. */
   auditRecords?: AuditReader;
+  /** Records a write inside its own transaction (the gateway's audit log). */
+  recordWrite?: (tx: TransactionSql, facts: WriteAuditFacts) => Promise<void>;
+  /** The policy of any principal: an approved write is re-checked against its requester's. */
+  policyFor?: (principal: Principal) => CompiledPolicy;
+}
+
+/** Raw SQL inside a Prisma interactive transaction. */
+export interface TransactionSql {
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+}
+
+export interface WriteAuditFacts {
+  operation: string;
+  model: string;
+  principal: Principal;
+  inputs: unknown;
+  reason: string | null;
+  before: unknown;
+  after: unknown;
+  affectedRows: number;
+  approvalId: string | null;
 }
 
 export type AuditReader = (options: {

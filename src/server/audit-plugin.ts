@@ -2,6 +2,8 @@ import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'gr
 import type { Plugin } from 'graphql-yoga';
 import type { AuditLog } from '../audit/audit-log.js';
 import { entryFor } from '../audit/entries.js';
+import type { AuditRecord } from '../audit/record.js';
+import { SqlAuditSink } from '../audit/sinks.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 
@@ -12,6 +14,8 @@ export interface AuditPluginOptions {
   principalOf(request: Request): Promise<Principal | null>;
   policyFor(principal: Principal): CompiledPolicy;
   modelsOf(policy: CompiledPolicy, rootFields: string[]): string[];
+  /** Writes this request recorded inside their transactions. */
+  writesOf(request: Request): AuditRecord[];
 }
 
 interface RequestFacts {
@@ -41,7 +45,11 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
       };
     },
     async onResultProcess({ request, result, serverContext }) {
+      const writes = options.writesOf(request);
+      if (writes.length > 0) await copyCommittedWrites(options.audit, [...writes]);
       if ((serverContext as { ormaiSurface?: string }).ormaiSurface === 'mcp') return;
+      // a request whose writes are recorded already (with before and after) is not recorded twice
+      if (writes.length > 0) return;
       const known = facts.get(request);
       if (!known) return;
       const params = known.params;
@@ -83,6 +91,16 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
       }
     },
   };
+}
+
+/** The table holds a write's record from its transaction; the other sinks get it once it committed. */
+async function copyCommittedWrites(audit: AuditLog, writes: AuditRecord[]) {
+  const table = audit.sinks.find((sink): sink is SqlAuditSink => sink instanceof SqlAuditSink);
+  for (const record of writes) {
+    if (table && !(await table.contains(record.hash))) continue;
+    const { id: _id, prev_hash: _prev, hash: _hash, ...entry } = record;
+    audit.accept(entry, { except: table?.name });
+  }
 }
 
 /** `query orders,customer` (the operation's type and root fields), or `invalid` when it does not parse. */

@@ -3,14 +3,21 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AuditLog } from '../audit/audit-log.js';
-import { SqlAuditSink } from '../audit/sinks.js';
+import { entryFor } from '../audit/entries.js';
+import type { AuditEntry, AuditRecord } from '../audit/record.js';
+import { SqlAuditSink, writeChained } from '../audit/sinks.js';
 import { OrmaiError } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { Runtime } from '../runtime.js';
 import { budgetRule } from '../schema/budget-rules.js';
 import { buildSchema } from '../schema/build-schema.js';
-import type { AuditReader, OrmaiContext } from '../schema/context.js';
+import type {
+  AuditReader,
+  OrmaiContext,
+  TransactionSql,
+  WriteAuditFacts,
+} from '../schema/context.js';
 import type { NamingOptions } from '../schema/naming.js';
 import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
@@ -57,6 +64,8 @@ export interface GatewayOperation {
   traceId?: string;
   /** Who asked: the audit records an MCP tool call once, not its GraphQL operation again. */
   surface?: 'graphql' | 'mcp';
+  /** The name the audit gives a write made by this operation (the MCP tool's). */
+  operation?: string;
 }
 
 export interface GatewayResult {
@@ -67,12 +76,15 @@ export interface GatewayResult {
     path?: readonly (string | number)[];
   }[];
   traceId: string;
+  /** Writes recorded in their own transaction (the caller records nothing more for them). */
+  writesRecorded: number;
 }
 
 /** What a request carries beside the HTTP request when it comes from inside (the MCP bridge). */
 interface InternalRequestContext {
   ormaiPrincipal?: Principal;
   ormaiSurface?: 'graphql' | 'mcp';
+  ormaiOperation?: string;
 }
 
 const DEFAULT_QUERY = `# Paste a dev token printed by \`npm start\` into Headers below:
@@ -104,6 +116,48 @@ export function createGateway(options: GatewayOptions): Gateway {
     (sink): sink is SqlAuditSink => sink instanceof SqlAuditSink,
   );
   const auditReader: AuditReader | undefined = sqlSink ? (query) => sqlSink.page(query) : undefined;
+
+  // a write's audit record goes into the table inside the write's transaction; the other sinks get
+  // it once the transaction has committed (see the audit plugin)
+  const writes = new WeakMap<Request, AuditRecord[]>();
+  const writesOf = (request: Request) => {
+    let list = writes.get(request);
+    if (!list) {
+      list = [];
+      writes.set(request, list);
+    }
+    return list;
+  };
+  const recordWrite = async (
+    tx: TransactionSql,
+    facts: WriteAuditFacts,
+    request: Request,
+    surface: 'graphql' | 'mcp',
+    operation: string | undefined,
+  ) => {
+    const entry: AuditEntry = {
+      ...entryFor({
+        traceId: traceOf(request),
+        surface,
+        operation: operation ?? facts.operation,
+        models: [facts.model],
+        principal: facts.principal,
+        policy: policyFor(facts.principal),
+        inputs: facts.inputs,
+        rowCount: null,
+        durationMs: 0,
+        errorCode: null,
+        startedAt: new Date(),
+      }),
+      reason: facts.reason,
+      before: facts.before,
+      after: facts.after,
+      affected_rows: facts.affectedRows,
+      approval_id: facts.approvalId,
+    };
+    const [record] = await writeChained(tx, [entry]);
+    writesOf(request).push(record!);
+  };
 
   const schemas = new WeakMap<CompiledPolicy, GraphQLSchema>();
   const policyFor = (principal: Principal) => engine.forRoles(principal.roles);
@@ -240,12 +294,26 @@ export function createGateway(options: GatewayOptions): Gateway {
           },
         );
       }
+      const internal = context as { request: Request } & InternalRequestContext;
       return {
         principal,
         prisma: runtime.prisma,
         traceId: traceOf(context.request),
+        policyFor,
         ...(auditReader ? { auditRecords: auditReader } : {}),
-      };
+        ...(options.audit
+          ? {
+              recordWrite: (tx: TransactionSql, facts: WriteAuditFacts) =>
+                recordWrite(
+                  tx,
+                  facts,
+                  context.request,
+                  internal.ormaiSurface ?? 'graphql',
+                  internal.ormaiOperation,
+                ),
+            }
+          : {}),
+      } satisfies OrmaiContext;
     },
     plugins: [
       EnvelopArmorPlugin({
@@ -263,6 +331,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               audit: options.audit,
               traceOf,
               principalOf: (request) => principalOf(request).catch(() => null),
+              writesOf,
               policyFor,
               modelsOf: (policy, rootFields) => {
                 const models = rootFieldModels(policy, options.naming);
@@ -284,7 +353,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     yoga,
     fetch: (input, init) => Promise.resolve(yoga.fetch(input as never, init ?? {})),
     authenticate: principalOf,
-    async execute({ principal, document, variables, traceId, surface = 'mcp' }) {
+    async execute({ principal, document, variables, traceId, surface = 'mcp', operation }) {
       const request = new Request('http://ormai.internal/graphql', {
         method: 'POST',
         headers: {
@@ -294,10 +363,14 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
         body: JSON.stringify({ query: document, variables }),
       });
-      const internal: InternalRequestContext = { ormaiPrincipal: principal, ormaiSurface: surface };
+      const internal: InternalRequestContext = {
+        ormaiPrincipal: principal,
+        ormaiSurface: surface,
+        ...(operation ? { ormaiOperation: operation } : {}),
+      };
       const response = await yoga.fetch(request as never, internal as never);
-      const body = (await response.json()) as Omit<GatewayResult, 'traceId'>;
-      return { ...body, traceId: traceOf(request) };
+      const body = (await response.json()) as Omit<GatewayResult, 'traceId' | 'writesRecorded'>;
+      return { ...body, traceId: traceOf(request), writesRecorded: writesOf(request).length };
     },
   };
 }

@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import { OrmaiError, unwrap } from '../errors.js';
+import type { CompiledModel, CompiledPolicy, CompiledWrite } from '../policy/compile-policy.js';
+import type { Principal } from '../policy/principal.js';
+import { tenantValue } from '../policy/row-scope.js';
+import type { WriteKind } from '../policy/types.js';
+import { delegateOf, type OrmaiContext, type TransactionSql } from './context.js';
+import { and, type WhereTranslator } from './where.js';
+
+export const APPROVAL_TABLE = 'ormai_approval_request';
+
+/** One write as asked: what GraphQL's mutations and MCP's write tools both compile to. */
+export interface WriteRequest {
+  kind: WriteKind;
+  model: string;
+  id?: unknown;
+  ids?: unknown[];
+  data?: Record<string, unknown>;
+  reason?: string | null;
+  hard?: boolean;
+}
+
+export interface WriteOutcome {
+  row?: Record<string, unknown> | null;
+  found: boolean;
+  softDeleted?: boolean;
+  updatedCount?: number;
+  failedIds?: unknown[];
+}
+
+type Row = Record<string, unknown>;
+type Tx = Record<string, any> & {
+  $queryRawUnsafe(sql: string, ...params: unknown[]): Promise<Row[]>;
+};
+
+const writeDisabled = (model: string, kind: WriteKind) =>
+  new OrmaiError(
+    'WRITE_DISABLED',
+    `you may not ${kind === 'bulk' ? 'bulk-update' : kind} ${model}`,
+    {
+      hints: [
+        'writes are off unless the policy enables this write for one of your roles; describeSchema lists what you may do',
+      ],
+      details: { model, operation: kind },
+    },
+  );
+
+/** The rule for a write, or WRITE_DISABLED. */
+export function writeRule(policy: CompiledPolicy, request: WriteRequest): CompiledWrite {
+  const rule = policy.writes.get(request.model)?.[request.kind];
+  if (!rule) throw writeDisabled(request.model, request.kind);
+  return rule;
+}
+
+/**
+ * Checks a write against its rule before anything runs: the reason, the fields it sets, the tenant
+ * it names, the ids it touches and how it deletes. Throws the error the caller can act on.
+ */
+export function checkWrite(
+  model: CompiledModel,
+  rule: CompiledWrite,
+  request: WriteRequest,
+  principal: Principal | null,
+) {
+  if (rule.requireReason && !request.reason?.trim()) {
+    throw new OrmaiError(
+      'VALIDATION_ERROR',
+      `a reason is required to ${request.kind} ${model.name}`,
+      {
+        retryable: true,
+        hints: ['pass reason: a short sentence saying why'],
+        details: { field: 'reason' },
+      },
+    );
+  }
+  for (const field of Object.keys(request.data ?? {})) {
+    if (model.tenantField?.name === field) {
+      const own = unwrap(tenantValue(model.tenantField, principal));
+      if (String(request.data![field]) !== String(own)) {
+        throw new OrmaiError(
+          'TENANT_SCOPE_VIOLATION',
+          `${model.name}.${field} ${String(request.data![field])} is not your tenant`,
+          {
+            retryable: true,
+            hints: [`leave ${field} out: rows are written to your tenant`],
+            details: { field, model: model.name },
+          },
+        );
+      }
+      continue;
+    }
+    if (!rule.fields.includes(field)) {
+      throw new OrmaiError('FIELD_NOT_ALLOWED', `${model.name}.${field} may not be written`, {
+        retryable: true,
+        hints: [
+          `fields you may ${request.kind === 'create' ? 'set' : 'change'}: ${rule.fields.join(', ') || '(none)'}`,
+        ],
+        details: { field, model: model.name },
+      });
+    }
+  }
+  if (
+    request.kind !== 'create' &&
+    request.kind !== 'bulk' &&
+    (request.id === undefined || request.id === null)
+  ) {
+    throw new OrmaiError('VALIDATION_ERROR', `${request.kind} needs the id of one ${model.name}`, {
+      details: { field: 'id' },
+    });
+  }
+  if (request.kind === 'bulk') {
+    const ids = request.ids ?? [];
+    if (ids.length === 0) {
+      throw new OrmaiError('VALIDATION_ERROR', 'ids must name at least one row', {
+        retryable: true,
+        details: { field: 'ids' },
+      });
+    }
+    if (new Set(ids.map(String)).size > rule.maxAffectedRows) {
+      throw new OrmaiError(
+        'MAX_AFFECTED_ROWS_EXCEEDED',
+        `${ids.length} ids is over the limit of ${rule.maxAffectedRows}`,
+        {
+          retryable: true,
+          hints: [`split the update into calls of at most ${rule.maxAffectedRows} ids`],
+          details: { limit: rule.maxAffectedRows, requested: ids.length },
+        },
+      );
+    }
+  }
+  if (request.kind === 'delete') {
+    if (request.hard && !rule.allowHardDelete) {
+      throw new OrmaiError('VALIDATION_ERROR', 'hard delete is not allowed', {
+        retryable: true,
+        hints: ['omit hard: the row is soft-deleted and disappears from reads'],
+        details: { field: 'hard' },
+      });
+    }
+    if (!model.softDeleteField && !rule.allowHardDelete) {
+      throw new OrmaiError(
+        'VALIDATION_ERROR',
+        `${model.name} has no soft-delete field, and hard delete is not allowed`,
+        {
+          details: { field: 'hard' },
+        },
+      );
+    }
+  }
+}
+
+/** Whether this write waits for an approver. */
+export function needsApproval(rule: CompiledWrite, request: WriteRequest): boolean {
+  if (typeof rule.requireApproval === 'boolean') return rule.requireApproval;
+  return (request.ids?.length ?? 1) >= rule.requireApproval.minIds;
+}
+
+/** Queues a write for approval and returns the WRITE_APPROVAL_REQUIRED error to throw. */
+export async function requestApproval(
+  context: OrmaiContext,
+  policy: CompiledPolicy,
+  request: WriteRequest,
+): Promise<OrmaiError> {
+  const id = randomUUID();
+  const principal = context.principal!;
+  await (context.prisma as Tx).$queryRawUnsafe(
+    `INSERT INTO "${APPROVAL_TABLE}" (id, operation, model, request_data, principal, tenant, reason, expires_at)
+     VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, now() + ($8 || ' seconds')::interval) RETURNING id`,
+    id,
+    request.kind,
+    request.model,
+    JSON.stringify(request),
+    JSON.stringify({
+      sub: principal.sub,
+      tenantId: principal.tenantId,
+      roles: principal.roles,
+      claims: principal.claims,
+    }),
+    principal.tenantId === null ? null : String(principal.tenantId),
+    request.reason ?? null,
+    String(policy.approvalTtlSeconds),
+  );
+  return new OrmaiError(
+    'WRITE_APPROVAL_REQUIRED',
+    `this ${request.kind} of ${request.model} waits for an approver`,
+    {
+      hints: [
+        `poll approvalRequest(id: "${id}") or db.approval_status with approval_id ${id}; it runs once when approved`,
+      ],
+      details: { approval_id: id },
+    },
+  );
+}
+
+/** Raw SQL through the transaction's client. */
+export function transactionSql(tx: Tx): TransactionSql {
+  return {
+    query: <R>(sql: string, params: unknown[] = []) =>
+      tx.$queryRawUnsafe(sql, ...params) as Promise<R[]>,
+  };
+}
+
+/**
+ * Runs a checked write in the transaction `tx`: reads `before` within the caller's scope, writes,
+ * reads `after`, and records the audit entry (reason, before, after) in the same transaction, so a
+ * failure anywhere leaves nothing behind.
+ */
+export async function performWrite(options: {
+  tx: Tx;
+  context: OrmaiContext;
+  principal: Principal;
+  model: CompiledModel;
+  request: WriteRequest;
+  where: WhereTranslator;
+  operation: string;
+  approvalId?: string | null;
+}): Promise<WriteOutcome> {
+  const { tx, principal, model, request, where } = options;
+  const delegate = delegateOf(tx, model.name) as unknown as Record<
+    string,
+    (args: object) => Promise<any>
+  >;
+  const id = model.idField?.name ?? 'id';
+  const scope = where.scope(model, principal);
+  let before: unknown = null;
+  let after: unknown = null;
+  let affected = 0;
+  let outcome: WriteOutcome;
+
+  if (request.kind === 'create') {
+    const data = {
+      ...request.data,
+      ...(model.tenantField
+        ? { [model.tenantField.name]: unwrap(tenantValue(model.tenantField, principal)) }
+        : {}),
+    };
+    const row = await delegate.create!({ data });
+    after = row;
+    affected = 1;
+    outcome = { row, found: true };
+  } else if (request.kind === 'bulk') {
+    const wanted = [...new Set(request.ids!.map(String))].map((value) =>
+      request.ids!.find((v) => String(v) === value),
+    );
+    const rows: Row[] = await delegate.findMany!({
+      where: and(scope, { [id]: { in: wanted } }),
+      orderBy: { [id]: 'asc' },
+    });
+    const found = rows.map((row) => row[id]);
+    before = rows;
+    if (found.length > 0)
+      await delegate.updateMany!({ where: { [id]: { in: found } }, data: request.data ?? {} });
+    after = await delegate.findMany!({ where: { [id]: { in: found } }, orderBy: { [id]: 'asc' } });
+    affected = found.length;
+    outcome = {
+      found: found.length > 0,
+      updatedCount: found.length,
+      failedIds: wanted.filter((value) => !found.some((f) => String(f) === String(value))),
+    };
+  } else {
+    const row: Row | null = await delegate.findFirst!({ where: and(scope, { [id]: request.id }) });
+    if (!row) {
+      throw new OrmaiError(
+        'NOT_FOUND',
+        `no ${model.name} ${String(request.id)} that you can write`,
+        {
+          hints: ['check the id; rows of other tenants, or out of your scope, cannot be written'],
+          details: { model: model.name, id: request.id },
+        },
+      );
+    }
+    before = row;
+    affected = 1;
+    if (request.kind === 'update') {
+      after = await delegate.update!({ where: { [id]: request.id }, data: request.data ?? {} });
+      outcome = { row: after as Row, found: true };
+    } else if (model.softDeleteField && !request.hard) {
+      after = await delegate.update!({
+        where: { [id]: request.id },
+        data: { [model.softDeleteField]: new Date() },
+      });
+      outcome = { found: true, softDeleted: true };
+    } else {
+      await delegate.delete!({ where: { [id]: request.id } });
+      outcome = { found: true, softDeleted: false };
+    }
+  }
+
+  await options.context.recordWrite?.(transactionSql(tx), {
+    operation: options.operation,
+    model: model.name,
+    principal,
+    inputs: { id: request.id, ids: request.ids, data: request.data, hard: request.hard },
+    reason: request.reason ?? null,
+    before: json(before),
+    after: json(after),
+    affectedRows: affected,
+    approvalId: options.approvalId ?? null,
+  });
+  return outcome;
+}
+
+/** Rows as JSON values (dates as ISO strings), as the audit record stores them. */
+function json(value: unknown): unknown {
+  return value === null || value === undefined ? null : JSON.parse(JSON.stringify(value));
+}
