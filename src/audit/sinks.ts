@@ -147,8 +147,9 @@ export async function writeChained(
       const cells = COLUMNS.map((column) => {
         const value = record[column];
         params.push(
+          // a JSON null is stored as SQL NULL, so `before IS NULL` reads as it should
           JSON_COLUMNS.has(column)
-            ? value === undefined
+            ? value === undefined || value === null
               ? null
               : JSON.stringify(value)
             : (value ?? null),
