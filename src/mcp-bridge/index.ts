@@ -7,5 +7,5 @@ export {
   type ToolCallEvent,
 } from './server.js';
 export { serveStdio } from './stdio.js';
-export { READ_TOOLS, readTools, type ToolDefinition } from './tools.js';
+export { READ_TOOLS, readTools, type ToolDefinition, writeTools } from './tools.js';
 export { Translator } from './translate.js';

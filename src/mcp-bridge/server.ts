@@ -22,7 +22,7 @@ import {
   toolErrorResult,
   toolResult,
 } from './errors.js';
-import { readTools, type ToolDefinition } from './tools.js';
+import { readTools, type ToolDefinition, writeTools } from './tools.js';
 import { type Operation, Translator } from './translate.js';
 
 /** Runs a GraphQL operation for a principal through the gateway (the bridge never touches the database). */
@@ -32,10 +32,13 @@ export type Execute = (operation: {
   variables?: Record<string, unknown>;
   traceId?: string;
   surface?: 'mcp';
+  /** The tool's name, for the audit record of a write it makes. */
+  operation?: string;
 }) => Promise<{
   data?: Record<string, unknown> | null;
   errors?: { message: string; extensions?: Record<string, unknown> }[];
   traceId: string;
+  writesRecorded?: number;
 }>;
 
 /** What happened in one tool call: the audit hook's input. */
@@ -51,6 +54,8 @@ export interface ToolCallEvent {
   durationMs: number;
   /** The GraphQL operation the call ran, if it got that far. */
   document?: string;
+  /** A write recorded itself in its transaction: the audit hook adds nothing. */
+  recorded: boolean;
 }
 
 export interface McpBridgeOptions {
@@ -92,6 +97,30 @@ const ARGUMENTS: Record<string, z.ZodType> = {
     cursor: z.string().nullish(),
     include: z.array(include).optional(),
   }),
+  'db.create': z.object({
+    model: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    reason: z.string().nullish(),
+  }),
+  'db.update': z.object({
+    model: z.string(),
+    id: z.union([z.number(), z.string()]),
+    data: z.record(z.string(), z.unknown()),
+    reason: z.string().nullish(),
+  }),
+  'db.delete': z.object({
+    model: z.string(),
+    id: z.union([z.number(), z.string()]),
+    reason: z.string().nullish(),
+    hard: z.boolean().optional(),
+  }),
+  'db.bulk_update_by_ids': z.object({
+    model: z.string(),
+    ids: z.array(z.union([z.number(), z.string()])),
+    data: z.record(z.string(), z.unknown()),
+    reason: z.string().nullish(),
+  }),
+  'db.approval_status': z.object({ approval_id: z.string() }),
   'db.aggregate': z.object({
     model: z.string(),
     operation: z.string(),
@@ -122,7 +151,10 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
     options.schemaFor && prepared.length > 0
       ? domainToolsFor(prepared, options.schemaFor(principal))
       : [];
-  const tools = (): ToolDefinition[] => [...readTools(options.policyFor(principal)), ...domain()];
+  const tools = (): ToolDefinition[] => {
+    const policy = options.policyFor(principal);
+    return [...readTools(policy), ...writeTools(policy), ...domain()];
+  };
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools() }));
 
@@ -138,6 +170,8 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
     const traceId = randomBytes(16).toString('hex');
     const started = performance.now();
     let operation: Operation | undefined;
+    // a write records itself (with before and after) inside its transaction
+    let recorded = false;
     const finish = async (
       result: CallToolResult,
       error?: StructuredToolError,
@@ -153,6 +187,7 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
         ...(rowCount !== undefined ? { rowCount } : {}),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         ...(operation ? { document: operation.document } : {}),
+        recorded,
       });
       return result;
     };
@@ -170,7 +205,9 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
         variables: operation.variables,
         traceId,
         surface: 'mcp',
+        operation: name,
       });
+      recorded = (result.writesRecorded ?? 0) > 0;
       if (result.errors?.length) {
         const error = inToolTerms(fromGraphQLError(result.errors[0]!));
         return finish(toolErrorResult(error, traceId), error);
@@ -278,13 +315,22 @@ function translate(translator: Translator, name: string, args: any): Operation {
       return translator.get(args);
     case 'db.query':
       return translator.query(args);
+    case 'db.create':
+      return translator.write('create', args);
+    case 'db.update':
+      return translator.write('update', args);
+    case 'db.delete':
+      return translator.write('delete', args);
+    case 'db.bulk_update_by_ids':
+      return translator.write('bulk', args);
+    case 'db.approval_status':
+      return translator.approvalStatus(args);
     default:
       return translator.aggregate(args);
   }
 }
 
 function rowCountOf(tool: string, structured: Record<string, unknown>): number | undefined {
-  if (!tool.startsWith('db.')) return undefined;
   if (tool === 'db.query') return (structured.data as unknown[]).length;
   if (tool === 'db.get') return structured.found ? 1 : 0;
   if (tool === 'db.aggregate')

@@ -1,5 +1,6 @@
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import { FILTER_OPS } from '../policy/describe.js';
+import type { WriteKind } from '../policy/types.js';
 
 export interface ToolDefinition {
   name: string;
@@ -11,10 +12,101 @@ export interface ToolDefinition {
     required?: string[];
     additionalProperties?: boolean;
   };
-  annotations?: { readOnlyHint?: boolean; openWorldHint?: boolean };
+  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; openWorldHint?: boolean };
 }
 
 export const READ_TOOLS = ['db.describe_schema', 'db.get', 'db.query', 'db.aggregate'] as const;
+
+/** The write tools a caller may use: listed only when the policy enables that write for its roles. */
+export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
+  const modelsFor = (kind: WriteKind) =>
+    [...policy.writes].filter(([, kinds]) => kinds[kind]).map(([name]) => name);
+  const fieldsFor = (kind: WriteKind) =>
+    [...policy.writes]
+      .filter(([, kinds]) => kinds[kind])
+      .map(([name, kinds]) => `${name}: ${kinds[kind]!.fields.join(', ') || '(none)'}`)
+      .join('; ');
+  const reason = {
+    type: 'string',
+    description: 'why: recorded with the change (required by the policy)',
+  };
+  const write = { readOnlyHint: false, destructiveHint: false, openWorldHint: false };
+  const tools: ToolDefinition[] = [];
+  const add = (
+    kind: WriteKind,
+    tool: Omit<ToolDefinition, 'inputSchema'> & {
+      properties: Record<string, unknown>;
+      required: string[];
+    },
+  ) => {
+    const models = modelsFor(kind);
+    if (models.length === 0) return;
+    const { properties, required, ...rest } = tool;
+    tools.push({
+      ...rest,
+      inputSchema: {
+        type: 'object',
+        properties: { model: { type: 'string', enum: models }, ...properties },
+        required: ['model', ...required],
+        additionalProperties: false,
+      },
+    });
+  };
+  const id = { type: ['integer', 'string'] };
+  add('create', {
+    name: 'db.create',
+    title: 'Create a row',
+    description: `Creates one row in your tenant: {data, id, success}. Fields you may set: ${fieldsFor('create')}.`,
+    properties: { data: { type: 'object' }, reason },
+    required: ['data'],
+    annotations: write,
+  });
+  add('update', {
+    name: 'db.update',
+    title: 'Update a row by id',
+    description: `Changes one row by its id: {data, success, found}. Fields you may change: ${fieldsFor('update')}.`,
+    properties: { id, data: { type: 'object' }, reason },
+    required: ['id', 'data'],
+    annotations: write,
+  });
+  add('delete', {
+    name: 'db.delete',
+    title: 'Delete a row by id',
+    description:
+      'Deletes one row by its id, softly (it disappears from reads) unless hard is allowed: {success, found, soft_deleted}. It may wait for approval: then poll db.approval_status.',
+    properties: { id, reason, hard: { type: 'boolean', default: false } },
+    required: ['id'],
+    annotations: { ...write, destructiveHint: true },
+  });
+  add('bulk', {
+    name: 'db.bulk_update_by_ids',
+    title: 'Update rows by ids',
+    description: `Applies one change to the rows with these ids: {updated_count, success, failed_ids}. Fields you may change: ${fieldsFor('bulk')}. Large batches may wait for approval.`,
+    properties: {
+      ids: { type: 'array', items: id, minItems: 1 },
+      data: { type: 'object' },
+      reason,
+    },
+    required: ['ids', 'data'],
+    annotations: write,
+  });
+  if (tools.length > 0) {
+    tools.push({
+      name: 'db.approval_status',
+      title: 'Approval status',
+      description:
+        'The status of a write waiting for approval (WRITE_APPROVAL_REQUIRED gave its approval_id): {status: pending|approved|rejected|expired, result?}.',
+      inputSchema: {
+        type: 'object',
+        properties: { approval_id: { type: 'string' } },
+        required: ['approval_id'],
+        additionalProperties: false,
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    });
+  }
+  return tools;
+}
 
 /**
  * The db.* tools for one caller, with input schemas generated from what the caller's roles can read:

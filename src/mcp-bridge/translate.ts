@@ -1,4 +1,5 @@
 import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
+import type { WriteKind } from '../policy/types.js';
 import { modelNames, type NamingOptions } from '../schema/naming.js';
 import { ToolError } from './errors.js';
 
@@ -185,6 +186,101 @@ export class Translator {
         field: input.field ?? null,
         row_count: data.result.count,
       }),
+    };
+  }
+
+  /** A write tool call as the matching mutation; WRITE_DISABLED when the caller may not make it. */
+  write(
+    kind: WriteKind,
+    input: {
+      model: string;
+      id?: unknown;
+      ids?: unknown[];
+      data?: Record<string, unknown>;
+      reason?: string | null;
+      hard?: boolean;
+    },
+  ): Operation {
+    const model = this.model(input.model);
+    const allowed = [...this.policy.writes]
+      .filter(([, kinds]) => kinds[kind])
+      .map(([name]) => name);
+    if (!allowed.includes(model.name)) {
+      throw new ToolError(
+        'WRITE_DISABLED',
+        `you may not ${kind === 'bulk' ? 'bulk-update' : kind} ${model.name}`,
+        {
+          hints: [
+            allowed.length > 0
+              ? `models you may ${kind}: ${allowed.join(', ')}`
+              : 'writes are off for your roles',
+          ],
+          details: { model: model.name, operation: kind },
+        },
+      );
+    }
+    const { list } = modelNames(model.name, this.naming);
+    const Plural = list.charAt(0).toUpperCase() + list.slice(1);
+    const idType = model.idField ? graphqlScalar(model.idField) : 'String';
+    const fields = [...model.fields.keys()].join(' ');
+    switch (kind) {
+      case 'create':
+        return {
+          document: `mutation OrmaiCreate($data: ${model.name}CreateInput!, $reason: String) { result: create${model.name}(data: $data, reason: $reason) { ${fields} } }`,
+          variables: { data: input.data ?? {}, reason: input.reason ?? null },
+          shape: (data) => ({
+            data: data.result,
+            id: model.idField ? data.result?.[model.idField.name] : null,
+            success: true,
+          }),
+        };
+      case 'update':
+        return {
+          document: `mutation OrmaiUpdate($id: ${idType}!, $data: ${model.name}UpdateInput!, $reason: String) { result: update${model.name}(id: $id, data: $data, reason: $reason) { ${fields} } }`,
+          variables: { id: input.id, data: input.data ?? {}, reason: input.reason ?? null },
+          shape: (data) => ({ data: data.result, success: true, found: true }),
+        };
+      case 'delete':
+        return {
+          document: `mutation OrmaiDelete($id: ${idType}!, $reason: String, $hard: Boolean) { result: delete${model.name}(id: $id, reason: $reason, hard: $hard) { success found softDeleted } }`,
+          variables: { id: input.id, reason: input.reason ?? null, hard: input.hard ?? false },
+          shape: (data) => ({
+            success: data.result.success,
+            found: data.result.found,
+            soft_deleted: data.result.softDeleted,
+          }),
+        };
+      default:
+        return {
+          document: `mutation OrmaiBulkUpdate($ids: [${idType}!]!, $data: ${model.name}UpdateInput!, $reason: String) { result: bulkUpdate${Plural}(ids: $ids, data: $data, reason: $reason) { updatedCount success failedIds } }`,
+          variables: { ids: input.ids ?? [], data: input.data ?? {}, reason: input.reason ?? null },
+          shape: (data) => ({
+            updated_count: data.result.updatedCount,
+            success: data.result.success,
+            failed_ids: (data.result.failedIds as string[]).map((id) =>
+              /^\d+$/.test(id) ? Number(id) : id,
+            ),
+          }),
+        };
+    }
+  }
+
+  approvalStatus(input: { approval_id: string }): Operation {
+    return {
+      document:
+        'query OrmaiApprovalStatus($id: ID!) { result: approvalRequest(id: $id) { status result } }',
+      variables: { id: input.approval_id },
+      shape: (data) => {
+        if (!data.result) {
+          throw new ToolError('NOT_FOUND', `no approval request ${input.approval_id} of yours`, {
+            details: { approval_id: input.approval_id },
+          });
+        }
+        return {
+          status: data.result.status,
+          ...(data.result.result ? { result: data.result.result } : {}),
+        };
+      },
     };
   }
 

@@ -472,12 +472,16 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
     const scalars = model.fields.filter((f) => f.kind !== 'object').map((f) => f.name);
     for (const [role, kinds] of Object.entries(byRole)) {
       if (policy.roles && !(role in policy.roles)) {
-        problems.push(`writes.models.${name}.${role}: unknown role${suggestion(role, Object.keys(policy.roles))}`);
+        problems.push(
+          `writes.models.${name}.${role}: unknown role${suggestion(role, Object.keys(policy.roles))}`,
+        );
       }
       for (const [kind, rule] of Object.entries(kinds)) {
         for (const field of rule?.fields ?? []) {
           if (!scalars.includes(field)) {
-            problems.push(`writes.models.${name}.${role}.${kind}.fields: unknown field ${field}${suggestion(field, scalars)}`);
+            problems.push(
+              `writes.models.${name}.${role}.${kind}.fields: unknown field ${field}${suggestion(field, scalars)}`,
+            );
           }
         }
       }

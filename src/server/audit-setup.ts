@@ -42,6 +42,7 @@ export function auditToolCall(
   policyFor: (principal: Principal) => CompiledPolicy,
 ) {
   return (event: ToolCallEvent) => {
+    if (event.recorded) return;
     const model = typeof event.arguments.model === 'string' ? event.arguments.model : null;
     audit.accept(
       entryFor({
