@@ -282,6 +282,112 @@ program
     print(explainPolicy(compiled.value));
   });
 
+const approvals = program
+  .command('approvals')
+  .description('list, approve or reject writes waiting for approval, as an approver of a tenant');
+
+/** Runs one GraphQL operation as the CLI's approver of a tenant, through the same gateway. */
+async function asApprover(
+  opts: { config: string; tenant: string; sub: string; role?: string },
+  document: string,
+  variables: Record<string, unknown>,
+) {
+  const config = await loadConfig(opts.config);
+  const logger = createLogger('warn');
+  const runtime = await openRuntime(config.app, {
+    ...runtimeOptionsFromConfig(config),
+    seedIfEmpty: false,
+  });
+  const audit = createAuditLog(config, runtime, logger);
+  try {
+    const gateway = createGateway({ runtime, jwtSecret: resolveJwtSecret().secret, logger, audit });
+    const role = opts.role ?? runtime.policy.policy.writes?.approvers?.[0] ?? 'admin';
+    const tenant = /^\d+$/.test(opts.tenant) ? Number(opts.tenant) : opts.tenant;
+    const principal: Principal = {
+      sub: opts.sub,
+      tenantId: tenant,
+      roles: [role],
+      claims: { sub: opts.sub, tenantId: tenant, roles: [role] },
+    };
+    const result = await gateway.execute({ principal, document, variables, surface: 'graphql' });
+    if (result.errors?.length) {
+      const error = result.errors[0]!;
+      throw new Error(`${String(error.extensions.code)}: ${error.message}`);
+    }
+    return result.data!;
+  } finally {
+    await audit.close();
+    await runtime.close();
+  }
+}
+
+const approverOptions = (command: Command) =>
+  command
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+    .requiredOption('--tenant <id>', 'the tenant whose requests these are')
+    .option('--sub <id>', 'who decides (recorded as decided_by)', 'cli')
+    .option(
+      '--role <role>',
+      'the approver role to act as (default: the first of writes.approvers)',
+    );
+
+approverOptions(approvals.command('list').description('requests of the tenant, newest first'))
+  .option('--status <status>', 'pending, approved, rejected or expired')
+  .action(
+    async (opts: {
+      config: string;
+      tenant: string;
+      sub: string;
+      role?: string;
+      status?: string;
+    }) => {
+      const data = await asApprover(
+        opts,
+        'query($status: String) { approvalRequests(status: $status) { id status operation model reason requestedBy createdAt expiresAt } }',
+        { status: opts.status ?? null },
+      );
+      const rows = data.approvalRequests as Record<string, string>[];
+      if (rows.length === 0) print('no requests');
+      for (const row of rows) {
+        print(
+          `${row.id} ${String(row.status).padEnd(8)} ${row.operation} ${row.model} by ${row.requestedBy} at ${row.createdAt}: ${row.reason ?? ''}`,
+        );
+      }
+    },
+  );
+
+approverOptions(
+  approvals.command('approve <id>').description('approve a pending request; it runs once, now'),
+).action(
+  async (id: string, opts: { config: string; tenant: string; sub: string; role?: string }) => {
+    const data = await asApprover(
+      opts,
+      'mutation($id: ID!) { approveRequest(id: $id) { id status result } }',
+      { id },
+    );
+    print(JSON.stringify(data.approveRequest));
+  },
+);
+
+approverOptions(approvals.command('reject <id>').description('reject a pending request'))
+  .option('--reason <text>', 'why')
+  .action(
+    async (
+      id: string,
+      opts: { config: string; tenant: string; sub: string; role?: string; reason?: string },
+    ) => {
+      const data = await asApprover(
+        opts,
+        'mutation($id: ID!, $reason: String) { rejectRequest(id: $id, reason: $reason) { id status } }',
+        {
+          id,
+          reason: opts.reason ?? null,
+        },
+      );
+      print(JSON.stringify(data.rejectRequest));
+    },
+  );
+
 const auditCommand = program.command('audit').description('read and verify the audit log');
 
 auditCommand
