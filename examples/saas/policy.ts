@@ -54,7 +54,9 @@ export const saasPolicy: Policy = {
         },
       },
       Customer: { support: { update: { fields: ['email', 'phone'] } } },
-      Product: { admin: { create: { fields: ['sku', 'name', 'priceCents', 'costCents', 'active'] } } },
+      Product: {
+        admin: { create: { fields: ['sku', 'name', 'priceCents', 'costCents', 'active'] } },
+      },
     },
   },
   views: [
