@@ -20,35 +20,46 @@ function cleanEnv(extra: Record<string, string> = {}) {
 describe('ormai serve (real process, fresh embedded database)', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'ormai-e2e-'));
   let child: ChildProcess | undefined;
-  let output = '';
 
   afterAll(() => {
     child?.kill('SIGKILL');
     rmSync(cwd, { recursive: true, force: true });
   });
 
-  it('serves tenant-scoped data to a printed token, then shuts down cleanly', async () => {
-    child = spawn(process.execPath, [BIN, 'serve', '--config', CONFIG, '--port', '0'], {
+  /** Starts `ormai serve` in cwd and waits for its banner. */
+  async function serve() {
+    const started = spawn(process.execPath, [BIN, 'serve', '--config', CONFIG, '--port', '0'], {
       cwd,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
+    child = started;
+    let text = '';
+    started.stdout!.on('data', (chunk) => {
+      text += chunk;
     });
     const stderr: string[] = [];
-    child.stderr!.on('data', (chunk) => stderr.push(String(chunk)));
-
+    started.stderr!.on('data', (chunk) => stderr.push(String(chunk)));
     const deadline = Date.now() + 90_000;
-    while (!/In GraphiQL/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`server did not start:\n${output}\n${stderr.join('')}`);
+    while (!/In GraphiQL/.test(text)) {
+      if (Date.now() > deadline || started.exitCode !== null) {
+        throw new Error(`server did not start:\n${text}\n${stderr.join('')}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    const url = /GraphQL \+ GraphiQL\s+(\S+)/.exec(output)![1]!;
+    const url = /GraphQL \+ GraphiQL\s+(\S+)/.exec(text)![1]!;
     const tokenOf = (tenant: number, role: string) =>
-      new RegExp(`tenant ${tenant} ${role}\\s+sub \\d+\\s+(\\S+)`).exec(output)![1]!;
+      new RegExp(`tenant ${tenant} ${role}\\s+sub \\d+\\s+(\\S+)`).exec(text)![1]!;
+    const stop = async () => {
+      const exited = new Promise<number | null>((r) => started.once('exit', (code) => r(code)));
+      started.kill('SIGTERM');
+      return exited;
+    };
+    return { output: text, url, tokenOf, stop };
+  }
+
+  it('serves tenant-scoped data to a printed token, then shuts down cleanly', async () => {
+    const { output, url, tokenOf, stop } = await serve();
     expect(output).toContain('seed: Order 3000/3000');
 
     const health = await fetch(url.replace('/graphql', '/healthz'));
@@ -84,9 +95,7 @@ describe('ormai serve (real process, fresh embedded database)', () => {
     expect(html).not.toMatch(/<script[^>]+src="https?:\/\//);
     expect(html).not.toMatch(/<link[^>]+href="https?:\/\//);
 
-    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stop()).toBe(0);
   }, 150_000);
 
   it('`ormai audit verify` and `tail` read what the server recorded, in the table and the JSONL file', () => {
@@ -108,6 +117,74 @@ describe('ormai serve (real process, fresh embedded database)', () => {
     expect(tail.stdout).toMatch(/graphql unknown anonymous error AUTHENTICATION_REQUIRED/);
     expect(tail.stdout).toMatch(/graphql query orders sub 11@2 \[admin\] ok rows=100/);
   }, 60_000);
+
+  it('support asks to delete an order over HTTP; an admin approves it from `ormai approvals`; it runs once', async () => {
+    const { url, tokenOf, stop } = await serve();
+    const post = async (token: string, query: string, at = url) =>
+      (
+        await fetch(at, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query }),
+        })
+      ).json();
+    const support = tokenOf(1, 'support');
+    const listed = await post(
+      support,
+      '{ orders(first: 1, orderBy: { id: DESC }) { nodes { id status } } }',
+    );
+    const order = listed.data.orders.nodes[0];
+    const changed = await post(
+      support,
+      `mutation { updateOrder(id: ${order.id}, data: { notes: "called the customer" }, reason: "e2e") { id notes } }`,
+    );
+    expect(changed.data.updateOrder).toEqual({ id: order.id, notes: 'called the customer' });
+    const asked = await post(
+      support,
+      `mutation { deleteOrder(id: ${order.id}, reason: "customer cancelled") { success } }`,
+    );
+    expect(asked.errors[0].extensions.code).toBe('WRITE_APPROVAL_REQUIRED');
+    const approvalId: string = asked.errors[0].extensions.details.approval_id;
+    // the embedded database has one writer: the CLI opens it once the server is gone
+    expect(await stop()).toBe(0);
+
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [BIN, ...args, '--config', CONFIG], {
+        cwd,
+        env: cleanEnv(),
+        encoding: 'utf8',
+      });
+    const list = run(['approvals', 'list', '--tenant', '1', '--status', 'pending']);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain(`${approvalId} pending  delete Order`);
+    expect(list.stdout).toContain('customer cancelled');
+    const approve = run(['approvals', 'approve', approvalId, '--tenant', '1', '--sub', '1']);
+    expect(approve.status, approve.stderr).toBe(0);
+    expect(JSON.parse(approve.stdout)).toMatchObject({
+      id: approvalId,
+      status: 'approved',
+      result: { found: true, softDeleted: true },
+    });
+    const twice = run(['approvals', 'approve', approvalId, '--tenant', '1', '--sub', '1']);
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toContain('VALIDATION_ERROR');
+    // another tenant's approver cannot see it
+    const foreign = run(['approvals', 'approve', approvalId, '--tenant', '2', '--sub', '11']);
+    expect(foreign.stderr).toContain('NOT_FOUND');
+
+    // the order has left every read; the audit chain holds the update and the approved delete
+    const again = await serve();
+    const gone = await post(
+      again.tokenOf(1, 'admin'),
+      `{ order(id: ${order.id}) { id } }`,
+      again.url,
+    );
+    expect(gone.data.order).toBeNull();
+    expect(await again.stop()).toBe(0);
+    const tail = run(['audit', 'tail', '-n', '20']);
+    expect(tail.stdout).toMatch(/graphql mutation updateOrder sub \d+@1 \[support\] ok/);
+    expect(run(['audit', 'verify']).status).toBe(0);
+  }, 240_000);
 
   it('`ormai seed` reuses the database and `--reset` reloads the same data', () => {
     const first = spawnSync(process.execPath, [BIN, 'seed', '--config', CONFIG], {

@@ -79,17 +79,32 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
       ]);
       const datamodelFields = datamodel.datamodel.models[modelName]!.fields;
       if (fields.size === 0) return null;
+      // the tenant field is accepted only to be checked: naming another tenant is
+      // TENANT_SCOPE_VIOLATION, as in reads; rows are always written to the caller's tenant
+      const tenant = model.tenantField?.name;
       return builder.inputType(`${Model}${kind === 'create' ? 'Create' : 'Update'}Input`, {
         fields: (t: any) =>
-          Object.fromEntries(
-            [...fields].map((name) => {
+          Object.fromEntries([
+            ...[...fields].map((name) => {
               const field = datamodelFields.find((f) => f.name === name)!;
               const type =
                 field.kind === 'enum' ? 'String' : (GRAPHQL_SCALAR[field.type] ?? 'String');
               const required = kind === 'create' && field.isRequired && !field.hasDefaultValue;
               return [name, t.field({ type: field.isList ? [type] : type, required })];
             }),
-          ),
+            ...(tenant && !fields.has(tenant)
+              ? [
+                  [
+                    tenant,
+                    t.field({
+                      type: GRAPHQL_SCALAR[model.tenantField!.type] ?? 'String',
+                      required: false,
+                      description: 'optional; must be your own tenant: rows are written to it',
+                    }),
+                  ],
+                ]
+              : []),
+          ]),
       });
     };
     const createInput = kinds.create ? input('create') : null;

@@ -130,6 +130,18 @@ export function withContractExtensions(error: GraphQLError, traceId: string): Gr
     );
   }
   const extensions = { ...error.extensions };
+  // a role without writes has no Mutation type at all
+  if (
+    /^Schema is not configured to execute mutation operation|^The mutation operation is not supported by the schema/.test(
+      error.message,
+    )
+  ) {
+    extensions.code = 'WRITE_DISABLED';
+    extensions.retryable = false;
+    extensions.retryHints = [
+      'writes are off for your roles: the policy grants none (describeSchema lists what you can do)',
+    ];
+  }
   // a field the caller's schema lacks (denied, or not there at all) is named as not allowed
   const unknownField =
     /^Cannot query field "([^"]+)" on type "([^"]+)"/.exec(error.message) ??
