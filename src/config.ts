@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OrmaiApp } from './app.js';
 import type { Principal } from './policy/principal.js';
+import type { ApprovalGate } from './schema/approval-gate.js';
 import type { NamingOptions } from './schema/naming.js';
 
 /** `ormai.config.ts`: which app to serve and how. Env vars override it (CONTRACT §1). */
@@ -24,6 +25,10 @@ export interface OrmaiConfig {
     resolvePrincipal?: (request: Request) => Promise<Principal | null> | Principal | null;
   };
   naming?: NamingOptions;
+  writes?: {
+    /** Decides writes the policy gates with requireApproval (default: the persistent queue). */
+    approvalGate?: ApprovalGate;
+  };
   audit?: {
     /** Where records go (default: the table and the JSONL file). */
     sinks?: ('sql' | 'jsonl')[];

@@ -27,6 +27,14 @@ export { hashValue, maskValue, type Redaction } from './policy/redaction.js';
 export { rowScope } from './policy/row-scope.js';
 export { type Budgets, type Policy, policySchema } from './policy/types.js';
 export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
+export {
+  type ApprovalDecision,
+  type ApprovalGate,
+  type ApprovalInput,
+  approvalCallback,
+  autoApprove,
+  queueApprovals,
+} from './schema/approval-gate.js';
 export { type BuildSchemaOptions, buildSchema } from './schema/build-schema.js';
 export type { OrmaiContext } from './schema/context.js';
 export type { NamingOptions } from './schema/naming.js';

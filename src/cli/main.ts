@@ -71,6 +71,7 @@ program
       ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
       ...(config.auth?.resolvePrincipal ? { resolvePrincipal: config.auth.resolvePrincipal } : {}),
       ...(config.naming ? { naming: config.naming } : {}),
+      ...(config.writes?.approvalGate ? { approvalGate: config.writes.approvalGate } : {}),
     });
     const envPort = process.env.PORT ? parsePort(process.env.PORT) : undefined;
     const running = await startHttpServer({
@@ -168,6 +169,7 @@ program
       logger,
       audit,
       ...(config.naming ? { naming: config.naming } : {}),
+      ...(config.writes?.approvalGate ? { approvalGate: config.writes.approvalGate } : {}),
     });
     try {
       await serveStdio(bridgeOptions(gateway, logger, config.app, audit), principal);

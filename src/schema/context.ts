@@ -1,5 +1,6 @@
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
+import type { ApprovalGate } from './approval-gate.js';
 
 /**
  * The Prisma client as the schema uses it: model delegates looked up by name. Typed loosely on
@@ -22,6 +23,8 @@ export interface OrmaiContext {
   auditRecords?: AuditReader;
   /** Records a write inside its own transaction (the gateway's audit log). */
   recordWrite?: (tx: TransactionSql, facts: WriteAuditFacts) => Promise<void>;
+  /** Decides writes the policy gates (default: the persistent queue). */
+  approvalGate?: ApprovalGate;
   /** The policy of any principal: an approved write is re-checked against its requester's. */
   policyFor?: (principal: Principal) => CompiledPolicy;
 }

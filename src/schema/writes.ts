@@ -2,6 +2,7 @@ import { OrmaiError, unwrap } from '../errors.js';
 import type { Principal } from '../policy/principal.js';
 import { tenantValue } from '../policy/row-scope.js';
 import type { WriteKind } from '../policy/types.js';
+import { queueApprovals } from './approval-gate.js';
 import type { OrmaiContext } from './context.js';
 import { modelNames, type NamingOptions } from './naming.js';
 import { GRAPHQL_SCALAR, type SchemaParts } from './parts.js';
@@ -35,7 +36,19 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
     const model = policy.models.get(request.model)!;
     const rule = writeRule(policy, request);
     checkWrite(model, rule, request, context.principal);
-    if (needsApproval(rule, request)) throw await requestApproval(context, policy, request);
+    let approvalId: string | null = null;
+    if (needsApproval(rule, request)) {
+      const gate = context.approvalGate ?? queueApprovals;
+      const decision = await gate.decide({ request, principal: context.principal! });
+      if (decision === 'queue') throw await requestApproval(context, policy, request);
+      if (decision !== 'approve') {
+        throw new OrmaiError('WRITE_DISABLED', `not approved: ${decision.reject}`, {
+          hints: ['this write needs approval and the approval gate refused it'],
+          details: { model: request.model, operation: request.kind, gate: gate.name },
+        });
+      }
+      approvalId = `gate:${gate.name}`;
+    }
     return (context.prisma as Prisma).$transaction((tx) =>
       performWrite({
         tx,
@@ -45,6 +58,7 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
         request,
         where,
         operation,
+        approvalId,
       }),
     );
   };

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, visit } from 'graphql';
 import { type ErrorCode, OrmaiError } from '../errors.js';
 
 const INTERNAL = Symbol('ormai.internal-cause');
@@ -172,6 +172,10 @@ export function withContractExtensions(error: GraphQLError, traceId: string): Gr
       : ['check the operation against the schema (GraphiQL lists every field and argument)'],
     traceId,
   };
+  if (normalized.code === 'VALIDATION_ERROR' && normalized.details === undefined) {
+    const field = invalidValueField(error);
+    if (field) normalized.details = { field };
+  }
   return new GraphQLError(error.message, {
     ...(error.nodes ? { nodes: error.nodes } : {}),
     ...(error.source ? { source: error.source } : {}),
@@ -179,6 +183,45 @@ export function withContractExtensions(error: GraphQLError, traceId: string): Gr
     ...(error.path ? { path: error.path } : {}),
     extensions: normalized,
   });
+}
+
+/**
+ * The input field a wrong-typed value was given for: from the variable path GraphQL names
+ * (`got invalid value 7 at "data.status"`), or, for a literal, the field or argument whose value
+ * the error points at.
+ */
+function invalidValueField(error: GraphQLError): string | null {
+  const path = /got invalid value .* at "([^"]+)"/.exec(error.message);
+  if (path)
+    return (
+      path[1]!
+        .split('.')
+        .filter((part) => !/^\d+$/.test(part))
+        .pop() ?? null
+    );
+  const start = error.nodes?.[0]?.loc?.start;
+  if (
+    start === undefined ||
+    !error.source ||
+    !/cannot represent|Expected value of type/.test(error.message)
+  )
+    return null;
+  let name: string | null = null;
+  try {
+    visit(parse(error.source), {
+      enter(node) {
+        if (
+          (node.kind === Kind.OBJECT_FIELD || node.kind === Kind.ARGUMENT) &&
+          node.value.loc?.start === start
+        ) {
+          name = node.name.value;
+        }
+      },
+    });
+  } catch {
+    return null;
+  }
+  return name;
 }
 
 /** [match, a, b] → [match, b, a] */

@@ -10,6 +10,7 @@ import { OrmaiError } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { Runtime } from '../runtime.js';
+import type { ApprovalGate } from '../schema/approval-gate.js';
 import { budgetRule } from '../schema/budget-rules.js';
 import { buildSchema } from '../schema/build-schema.js';
 import type {
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** Records every operation; while it cannot write, requests are refused (fail closed). */
   audit?: AuditLog;
+  /** Decides writes the policy gates with requireApproval (default: the persistent queue). */
+  approvalGate?: ApprovalGate;
 }
 
 export interface Gateway {
@@ -300,6 +303,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         prisma: runtime.prisma,
         traceId: traceOf(context.request),
         policyFor,
+        ...(options.approvalGate ? { approvalGate: options.approvalGate } : {}),
         ...(auditReader ? { auditRecords: auditReader } : {}),
         ...(options.audit
           ? {
