@@ -11,7 +11,7 @@ export default defineConfig({
   ...resolveLikeNode,
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/browser/**', '**/node_modules/**'],
+    exclude: ['test/browser/**', 'test/reliability/**', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     // each file opens its own database; two cores run two files at a time
