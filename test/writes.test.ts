@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { saasApp } from '../examples/saas/app.js';
 import { saasPolicy } from '../examples/saas/policy.js';
 import { createMcpServer } from '../src/mcp-bridge/index.js';
-import { type ApprovalGate, approvalCallback, autoApprove } from '../src/schema/approval-gate.js';
 import { compilePolicy } from '../src/policy/compile-policy.js';
+import { type ApprovalGate, approvalCallback, autoApprove } from '../src/schema/approval-gate.js';
 import { buildSchema } from '../src/schema/build-schema.js';
 import { createGateway } from '../src/server/gateway.js';
 import { createLogger } from '../src/server/logger.js';
@@ -161,11 +161,25 @@ describe.each(DATABASE_KINDS)('controlled writes on %s', (kind) => {
       expect(body.errors?.[0]?.extensions.code, text).toBe(code);
     }
     // a value of the wrong type names its field, in a literal and through MCP's variables
-    const literal = await app.graphql(SUPPORT, 'mutation { updateOrder(id: 1, data: { notes: "ok", status: 7 }, reason: "r") { id } }');
-    expect(literal.body.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'status' } });
+    const literal = await app.graphql(
+      SUPPORT,
+      'mutation { updateOrder(id: 1, data: { notes: "ok", status: 7 }, reason: "r") { id } }',
+    );
+    expect(literal.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { field: 'status' },
+    });
     const support = await connectMcp(app, SUPPORT);
-    const typed = await support.call('db.update', { model: 'Customer', id: 1, data: { phone: 5550100 }, reason: 'r' });
-    expect(typed.structured.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'phone' } });
+    const typed = await support.call('db.update', {
+      model: 'Customer',
+      id: 1,
+      data: { phone: 5550100 },
+      reason: 'r',
+    });
+    expect(typed.structured.error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { field: 'phone' },
+    });
     await support.close();
   });
 
@@ -419,16 +433,36 @@ describe.each(DATABASE_KINDS)('controlled writes on %s', (kind) => {
 
   it('a pluggable approval gate: auto-approve runs at once, a callback can refuse or hand over to the queue', async () => {
     const gatewayWith = (approvalGate: ApprovalGate) =>
-      createGateway({ runtime: app.runtime, jwtSecret: JWT_SECRET, logger: createLogger('silent'), audit: app.audit!.log, approvalGate });
+      createGateway({
+        runtime: app.runtime,
+        jwtSecret: JWT_SECRET,
+        logger: createLogger('silent'),
+        audit: app.audit!.log,
+        approvalGate,
+      });
     const asSupport = (gateway: ReturnType<typeof createGateway>, document: string) =>
       gateway.execute({ principal: { ...SUPPORT, claims: {} }, document, surface: 'graphql' });
-    const live = await app.sql<{ id: number }>('SELECT id FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL ORDER BY id LIMIT 3 OFFSET 40');
+    const live = await app.sql<{ id: number }>(
+      'SELECT id FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL ORDER BY id LIMIT 3 OFFSET 40',
+    );
 
-    const auto = await asSupport(gatewayWith(autoApprove), `mutation { deleteOrder(id: ${live[0]!.id}, reason: "auto gate") { softDeleted } }`);
+    const auto = await asSupport(
+      gatewayWith(autoApprove),
+      `mutation { deleteOrder(id: ${live[0]!.id}, reason: "auto gate") { softDeleted } }`,
+    );
     expect(auto.errors).toBeUndefined();
     expect(auto.data).toEqual({ deleteOrder: { softDeleted: true } });
-    expect((await app.sql<{ n: number }>('SELECT count(*)::int AS n FROM "Order" WHERE id = $1 AND "deletedAt" IS NOT NULL', [live[0]!.id]))[0]!.n).toBe(1);
-    expect(await auditOf({ approvalId: 'gate:auto' })).toEqual([expect.objectContaining({ reason: 'auto gate', affected_rows: 1 })]);
+    expect(
+      (
+        await app.sql<{ n: number }>(
+          'SELECT count(*)::int AS n FROM "Order" WHERE id = $1 AND "deletedAt" IS NOT NULL',
+          [live[0]!.id],
+        )
+      )[0]!.n,
+    ).toBe(1);
+    expect(await auditOf({ approvalId: 'gate:auto' })).toEqual([
+      expect.objectContaining({ reason: 'auto gate', affected_rows: 1 }),
+    ]);
 
     const seen: unknown[] = [];
     const picky = approvalCallback('picky', ({ request, principal }) => {
@@ -436,15 +470,27 @@ describe.each(DATABASE_KINDS)('controlled writes on %s', (kind) => {
       return request.reason === 'please queue' ? 'queue' : 'deletes need a ticket number';
     });
     const before = await checksum(app);
-    const refused = await asSupport(gatewayWith(picky), `mutation { deleteOrder(id: ${live[1]!.id}, reason: "no ticket") { softDeleted } }`);
-    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'WRITE_DISABLED', details: { gate: 'picky' } });
+    const refused = await asSupport(
+      gatewayWith(picky),
+      `mutation { deleteOrder(id: ${live[1]!.id}, reason: "no ticket") { softDeleted } }`,
+    );
+    expect(refused.errors?.[0]?.extensions).toMatchObject({
+      code: 'WRITE_DISABLED',
+      details: { gate: 'picky' },
+    });
     expect(refused.errors?.[0]?.message).toContain('deletes need a ticket number');
     expect(await checksum(app)).toEqual(before);
     expect(seen).toEqual([{ kind: 'delete', model: 'Order', sub: '3' }]);
-    const queued = await asSupport(gatewayWith(picky), `mutation { deleteOrder(id: ${live[2]!.id}, reason: "please queue") { softDeleted } }`);
+    const queued = await asSupport(
+      gatewayWith(picky),
+      `mutation { deleteOrder(id: ${live[2]!.id}, reason: "please queue") { softDeleted } }`,
+    );
     expect(queued.errors?.[0]?.extensions.code).toBe('WRITE_APPROVAL_REQUIRED');
     // updates the policy does not gate never reach the gate
-    const plain = await asSupport(gatewayWith(picky), `mutation { updateOrder(id: ${live[2]!.id}, data: { notes: "n" }, reason: "ungated") { notes } }`);
+    const plain = await asSupport(
+      gatewayWith(picky),
+      `mutation { updateOrder(id: ${live[2]!.id}, data: { notes: "n" }, reason: "ungated") { notes } }`,
+    );
     expect(plain.data).toEqual({ updateOrder: { notes: 'n' } });
     expect(seen).toHaveLength(2);
   });
