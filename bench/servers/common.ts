@@ -1,0 +1,71 @@
+// What the bench's server processes share: they count the statements they send to PostgreSQL
+// (every pg client query, whoever sends it) and talk to the bench over IPC.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import pg from 'pg';
+
+export const BENCH_TENANT_ID = 1;
+
+export interface StatementCounts {
+  statements: number;
+}
+
+/** Counts every statement sent through node-postgres in this process (a counter, never a timer). */
+export function countStatements(): StatementCounts {
+  const counts = { statements: 0 };
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  (pg.Client.prototype as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+    counts.statements++;
+    return query.apply(this, args);
+  };
+  return counts;
+}
+
+/** Tells the bench where the server listens and answers its questions until it is told to stop. */
+export function serveBench(url: string, counts: StatementCounts, stop: () => Promise<void>) {
+  // the V8 CPU profiler (what node --cpu-prof runs), started and stopped around a load, so the
+  // profile holds the requests and not the start-up
+  let profiler: Session | undefined;
+  process.on('message', (message: { type?: string; file?: string }) => {
+    if (message?.type === 'stats') {
+      const cpu = process.cpuUsage();
+      process.send?.({ type: 'stats', ...counts, cpuMicros: cpu.user + cpu.system });
+    }
+    if (message?.type === 'profile-start') {
+      void (async () => {
+        profiler = new Session();
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+        await profiler.post('Profiler.start');
+        process.send?.({ type: 'profile-started' });
+      })();
+    }
+    if (message?.type === 'profile-stop' && profiler && message.file) {
+      const session = profiler;
+      const file = message.file;
+      void (async () => {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(file, JSON.stringify(profile));
+        session.disconnect();
+        process.send?.({ type: 'profile-stopped', file });
+      })();
+    }
+  });
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stop().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('disconnect', () => void shutdown());
+  process.send?.({ type: 'ready', url });
+}
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is required`);
+  return value;
+}
