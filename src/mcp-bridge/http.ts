@@ -31,6 +31,17 @@ export function createMcpHttpHandler(options: McpHttpOptions) {
       );
       return;
     }
+    // stateless: no session to stream to (GET) or end (DELETE); only POSTed messages are served
+    if (req.method !== 'POST') {
+      res.writeHead(405, { 'content-type': 'application/json', allow: 'POST' }).end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          error: { code: -32000, message: `${req.method} is not allowed: POST JSON-RPC messages` },
+          id: null,
+        }),
+      );
+      return;
+    }
     const server = createMcpServer(options, principal);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,

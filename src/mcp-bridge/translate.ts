@@ -351,7 +351,7 @@ export class Translator {
       const at = `${path}[${i}]`;
       const field = this.field(model, condition?.field, `${at}.field`, usable);
       const op = condition.op as FilterOp;
-      if (!(op in OPS)) {
+      if (!Object.hasOwn(OPS, op)) {
         throw new ToolError(
           'VALIDATION_ERROR',
           `${at}.op: unknown operator ${JSON.stringify(condition.op)}`,

@@ -57,3 +57,12 @@ export const PROFILE_BUDGETS: Record<Profile, Budgets> = {
 export const DEFAULT_BUDGETS = PROFILE_BUDGETS.prod;
 
 export const DEFAULT_HASH_SALT = 'ormai';
+
+/**
+ * Nesting of a request's input values (objects and lists, in variables or literals). Beyond it the
+ * executor's recursion and Prisma's (its query protocol allows about 60 levels of filters) fail.
+ */
+export const DEFAULT_MAX_INPUT_DEPTH = 32;
+
+/** Values in one where input: each becomes a bind parameter (PostgreSQL takes at most 65,535). */
+export const DEFAULT_MAX_FILTER_VALUES = 1000;

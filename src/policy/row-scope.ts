@@ -78,10 +78,19 @@ export function bindTemplate(
       );
       continue;
     }
-    bound[key] = bindValue(value, field?.type ?? 'String', principal);
+    const boundValue = bindValue(value, field?.type ?? 'String', principal);
+    // a nullable column equal to a claim: a null row is not the principal's, and says so plainly,
+    // so the scope is true or false (never unknown) even under a NOT in a relation filter
+    bound[key] =
+      field && !field.isRequired && isPlain(boundValue)
+        ? { equals: boundValue, not: null }
+        : boundValue;
   }
   return bound;
 }
+
+const isPlain = (value: unknown) =>
+  value !== null && value !== undefined && (typeof value !== 'object' || value instanceof Date);
 
 function bindValue(value: unknown, type: string, principal: Principal | null): unknown {
   if (typeof value === 'string') {

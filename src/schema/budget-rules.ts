@@ -11,6 +11,13 @@ import {
 import { OrmaiError } from '../errors.js';
 import type { Budgets } from '../policy/types.js';
 
+interface Measure {
+  /** Relations nested under the selection. */
+  deepest: number;
+  /** Scalar fields selected, counting a fragment once per spread. */
+  selected: number;
+}
+
 declare module 'graphql' {
   interface GraphQLSchemaExtensions {
     ormaiBudgets?: Budgets;
@@ -44,49 +51,55 @@ export function budgetRule(context: ValidationContext): ASTVisitor {
           )
           .map((d) => [d.name.value, d]),
       );
-      let deepest = 0;
-      let selected = 0;
-      const walk = (
-        set: SelectionSetNode,
-        type: GraphQLCompositeType,
-        depth: number,
-        seen: Set<string>,
-      ) => {
+      // each fragment is measured once: a fragment spreading another twice, nested a few dozen
+      // times, names more fields than there are atoms, and walking it spread by spread never ends
+      const measured = new Map<string, Measure | 'measuring'>();
+      const measureFragment = (name: string): Measure => {
+        const known = measured.get(name);
+        // a cycle is GraphQL's own validation error; here it must only not loop
+        if (known === 'measuring') return { deepest: 0, selected: 0 };
+        if (known) return known;
+        const fragment = fragments.get(name);
+        const condition = fragment && schema.getType(fragment.typeCondition.name.value);
+        if (!fragment || !condition || !isCompositeType(condition))
+          return { deepest: 0, selected: 0 };
+        measured.set(name, 'measuring');
+        const result = measure(fragment.selectionSet, condition);
+        measured.set(name, result);
+        return result;
+      };
+      /** The relations nested under a selection set, and the scalar fields it selects. */
+      const measure = (set: SelectionSetNode, type: GraphQLCompositeType): Measure => {
+        let deepest = 0;
+        let selected = 0;
         for (const selection of set.selections) {
+          let inner: Measure;
           if (selection.kind === Kind.FIELD) {
             const name = selection.name.value;
             if (name.startsWith('__')) continue;
             const field = 'getFields' in type ? type.getFields()[name] : undefined;
             if (!field) continue;
             const named = getNamedType(field.type);
-            const nested = depth + (field.extensions?.ormaiRelation ? 1 : 0);
-            deepest = Math.max(deepest, nested);
-            if (selection.selectionSet && isCompositeType(named))
-              walk(selection.selectionSet, named, nested, seen);
-            else selected++;
+            const relation = field.extensions?.ormaiRelation ? 1 : 0;
+            if (selection.selectionSet && isCompositeType(named)) {
+              const child = measure(selection.selectionSet, named);
+              inner = { deepest: child.deepest + relation, selected: child.selected };
+            } else inner = { deepest: relation, selected: 1 };
           } else if (selection.kind === Kind.INLINE_FRAGMENT) {
             const condition = selection.typeCondition
               ? schema.getType(selection.typeCondition.name.value)
               : type;
-            if (condition && isCompositeType(condition))
-              walk(selection.selectionSet, condition, depth, seen);
+            if (!condition || !isCompositeType(condition)) continue;
+            inner = measure(selection.selectionSet, condition);
           } else {
-            const fragment = fragments.get(selection.name.value);
-            // a cycle is GraphQL's own validation error; here it must only not loop
-            if (!fragment || seen.has(fragment.name.value)) continue;
-            const condition = schema.getType(fragment.typeCondition.name.value);
-            if (condition && isCompositeType(condition)) {
-              walk(
-                fragment.selectionSet,
-                condition,
-                depth,
-                new Set([...seen, fragment.name.value]),
-              );
-            }
+            inner = measureFragment(selection.name.value);
           }
+          deepest = Math.max(deepest, inner.deepest);
+          selected += inner.selected;
         }
+        return { deepest, selected };
       };
-      walk(operation.selectionSet, root, 0, new Set());
+      const { deepest, selected } = measure(operation.selectionSet, root);
 
       if (deepest > budgets.maxIncludeDepth) {
         context.reportError(

@@ -85,11 +85,21 @@ export function keysetAfter(keys: SortKey[], values: unknown[]): WhereData {
 function afterCondition(key: SortKey, value: unknown): WhereData | null {
   if (key.direction === 'asc') {
     if (value === null || value === undefined) return null;
-    const greater = { [key.field]: { gt: value } };
-    return key.nullable ? { OR: [greater, { [key.field]: null }] } : greater;
+    const greater = beyond(key, value);
+    if (!key.nullable) return greater;
+    return greater ? { OR: [greater, { [key.field]: null }] } : { [key.field]: null };
   }
   if (value === null || value === undefined) return { [key.field]: { not: null } };
-  return { [key.field]: { lt: value } };
+  return beyond(key, value);
+}
+
+/** Values past `value` in the key's direction; null when there are none (Prisma has no gt/lt on booleans). */
+function beyond(key: SortKey, value: unknown): WhereData | null {
+  if (typeof value !== 'boolean')
+    return { [key.field]: { [key.direction === 'asc' ? 'gt' : 'lt']: value } };
+  // false sorts before true
+  const next = key.direction === 'asc' ? (value ? null : true) : value ? false : null;
+  return next === null ? null : { [key.field]: next };
 }
 
 /** Prisma's orderBy for the keys, with null placement made explicit to match keysetAfter. */

@@ -22,6 +22,10 @@ function parseDate(value: unknown): Date {
   }
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new GraphQLError(`DateTime cannot parse "${value}"`);
+  // PostgreSQL has no year 0 (JavaScript's 1 BC), and Prisma writes years past 9999 in a form it rejects
+  const year = date.getUTCFullYear();
+  if (year < 1 || year > 9999)
+    throw new GraphQLError(`DateTime "${value}" is out of range (years 0001 to 9999, UTC)`);
   return date;
 }
 

@@ -1,6 +1,7 @@
 import { OrmaiError, unwrap, validationError } from '../errors.js';
-import type { CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
+import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
 import type { Datamodel } from '../policy/datamodel.js';
+import { DEFAULT_MAX_FILTER_VALUES } from '../policy/defaults.js';
 import type { Principal } from '../policy/principal.js';
 import { rowScope, tenantValue, type WhereData } from '../policy/row-scope.js';
 import type { SortKey } from './cursor.js';
@@ -65,7 +66,7 @@ export function createWhereTranslator(
    * the principal may see, so `some`/`every`/`none`/`is` never match (or are never defeated by)
    * another tenant's, another owner's or a soft-deleted row.
    */
-  const filter = (
+  const translate = (
     model: CompiledModel,
     where: WhereInput | null | undefined,
     principal: Principal | null,
@@ -75,9 +76,8 @@ export function createWhereTranslator(
     for (const [key, value] of Object.entries(where)) {
       if (value === undefined || value === null) continue;
       if (key === 'AND' || key === 'OR' || key === 'NOT') {
-        parts.push({
-          [key]: (value as WhereInput[]).map((item) => filter(model, item, principal)),
-        });
+        const items = (value as WhereInput[]).map((item) => translate(model, item, principal));
+        parts.push(logical(model, key, items));
         continue;
       }
       const relation = model.relations.get(key);
@@ -86,9 +86,10 @@ export function createWhereTranslator(
         const targetScope = scope(target, principal);
         for (const [op, inner] of Object.entries(value as Record<string, WhereInput | null>)) {
           if (inner === undefined || inner === null) continue;
-          const sub = filter(target, inner, principal);
+          const sub = translate(target, inner, principal);
           if (op === 'every') {
             // every visible related row matches: rows outside the scope do not count
+            if (isEmpty(sub)) continue;
             const scoped = Object.keys(targetScope).length > 0;
             parts.push({ [key]: { every: scoped ? { OR: [{ NOT: targetScope }, sub] } : sub } });
           } else {
@@ -102,9 +103,18 @@ export function createWhereTranslator(
       if (!field || field.redaction) continue;
       if (model.tenantField?.name === key)
         checkTenantFilter(model, value as ScalarFilter, principal);
-      parts.push(...scalarConditions(key, value as ScalarFilter));
+      parts.push(...scalarConditions(model, field, value as ScalarFilter));
     }
-    return and(...parts);
+    return parts.some(isNever) ? never(model) : and(...parts);
+  };
+
+  const filter = (
+    model: CompiledModel,
+    where: WhereInput | null | undefined,
+    principal: Principal | null,
+  ): WhereData => {
+    checkFilterValues(where);
+    return translate(model, where, principal);
   };
 
   return {
@@ -113,6 +123,33 @@ export function createWhereTranslator(
     scoped: (model, where, principal) =>
       and(scope(model, principal), filter(model, where, principal)),
   };
+}
+
+/** Each value of a where becomes a bind parameter; a statement takes only so many. */
+function checkFilterValues(where: WhereInput | null | undefined) {
+  let values = 0;
+  const stack: unknown[] = [where];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+      for (const inner of Object.values(value)) stack.push(inner);
+    } else if (value !== null && value !== undefined) values += 1;
+  }
+  if (values > DEFAULT_MAX_FILTER_VALUES) {
+    throw new OrmaiError(
+      'QUERY_BUDGET_EXCEEDED',
+      `the filter holds ${values} values; the limit is ${DEFAULT_MAX_FILTER_VALUES}`,
+      {
+        retryable: true,
+        hints: ['split the filter over several requests, or narrow it with a range (gte/lte)'],
+        details: {
+          budget: 'max_filter_values',
+          limit: DEFAULT_MAX_FILTER_VALUES,
+          requested: values,
+        },
+      },
+    );
+  }
 }
 
 /**
@@ -147,22 +184,82 @@ export function tenantScopeViolation(model: CompiledModel, named: unknown): Orma
   );
 }
 
-function scalarConditions(field: string, filter: ScalarFilter): WhereData[] {
+/**
+ * Prisma has no literal for "no row" and drops what reads as empty (`{}`, `OR: []` nested in an
+ * AND), so a filter that can match nothing is written as an empty `in` on a field, and marked.
+ */
+const nevers = new WeakSet<object>();
+
+function never(model: CompiledModel): WhereData {
+  // every listable model has a readable field (its list would select nothing otherwise)
+  const field = model.idField ?? model.tenantField ?? [...model.fields.values()][0]!;
+  const where = { [field.name]: { in: [] } };
+  nevers.add(where);
+  return where;
+}
+
+const isNever = (where: WhereData) => nevers.has(where);
+const isEmpty = (where: WhereData) => Object.keys(where).length === 0 && !isNever(where);
+
+/**
+ * AND, OR and NOT over translated filters, as logic has them: an empty filter holds for every
+ * row, so `OR: [{}, …]` holds and `NOT: [{}]` does not; `OR: []` holds for no row, `AND: []` and
+ * `NOT: []` for every row (Prisma would drop the empty parts and widen or narrow the result).
+ */
+function logical(model: CompiledModel, op: 'AND' | 'OR' | 'NOT', items: WhereData[]): WhereData {
+  if (op === 'AND') {
+    if (items.some(isNever)) return never(model);
+    const kept = items.filter((item) => !isEmpty(item));
+    return kept.length > 0 ? { AND: kept } : {};
+  }
+  if (op === 'OR') {
+    if (items.some(isEmpty)) return {};
+    const kept = items.filter((item) => !isNever(item));
+    return kept.length > 0 ? { OR: kept } : never(model);
+  }
+  if (items.some(isEmpty)) return never(model);
+  const kept = items.filter((item) => !isNever(item));
+  return kept.length > 0 ? { NOT: kept } : {};
+}
+
+/** `contains`, `startsWith` and `endsWith` match text as written: LIKE's wildcards are escaped. */
+const escapeLike = (value: unknown) =>
+  typeof value === 'string' ? value.replace(/[\\%_]/g, '\\$&') : value;
+
+function scalarConditions(
+  model: CompiledModel,
+  field: CompiledField,
+  filter: ScalarFilter,
+): WhereData[] {
+  const name = field.name;
   const conditions: WhereData[] = [];
+  // a required field is never null: Prisma refuses `null` for it rather than answering
+  const isNull = (yes: boolean) => {
+    if (!field.nullable) {
+      if (yes) conditions.push(never(model));
+    } else conditions.push({ [name]: yes ? null : { not: null } });
+  };
   for (const [op, value] of Object.entries(filter)) {
     if (value === undefined) continue;
     switch (op) {
       case 'equals':
-        conditions.push({ [field]: value === null ? null : { equals: value } });
+        if (value === null) isNull(true);
+        else conditions.push({ [name]: { equals: value } });
         break;
       case 'not':
-        conditions.push({ [field]: { not: value } });
+        if (value === null) isNull(false);
+        else conditions.push({ [name]: { not: value } });
         break;
       case 'isNull':
-        if (value !== null) conditions.push({ [field]: value ? null : { not: null } });
+        if (value !== null) isNull(Boolean(value));
+        break;
+      case 'contains':
+      case 'startsWith':
+      case 'endsWith':
+        if (value !== null) conditions.push({ [name]: { [op]: escapeLike(value) } });
         break;
       default:
-        if (value !== null) conditions.push({ [field]: { [op]: value } });
+        if (value !== null) conditions.push({ [name]: { [op]: value } });
     }
   }
   return conditions;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { OrmaiError } from '../errors.js';
 import type { Principal } from '../policy/principal.js';
@@ -27,7 +27,18 @@ export function resolveJwtSecret(env: NodeJS.ProcessEnv = process.env): {
   return { secret: randomBytes(32).toString('hex'), generated: true };
 }
 
-const key = (secret: string) => new TextEncoder().encode(secret);
+// A key made once per secret: handing jose the raw bytes makes it import them again on every
+// sign and verify, which was a large share of a small request's CPU time.
+const keys = new Map<string, KeyObject>();
+const key = (secret: string): KeyObject => {
+  let found = keys.get(secret);
+  if (!found) {
+    if (keys.size >= 64) keys.clear();
+    found = createSecretKey(new TextEncoder().encode(secret));
+    keys.set(secret, found);
+  }
+  return found;
+};
 
 const unauthenticated = (message: string, hint: string) =>
   new OrmaiError('AUTHENTICATION_REQUIRED', message, { hints: [hint], httpStatus: 401 });

@@ -1,0 +1,32 @@
+// `npm run test:security -- --runs N`: the security suite with N random cases per property (the
+// long run; `npm test` runs the same files with a small default), on PGlite and, when
+// TEST_DATABASE_URL is set, on PostgreSQL. Extra arguments go to vitest.
+import { spawn } from 'node:child_process';
+
+const DEFAULT_RUNS = 1000;
+
+const args = process.argv.slice(2);
+let runs = DEFAULT_RUNS;
+const passThrough: string[] = [];
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i]!;
+  if (arg === '--runs' || arg.startsWith('--runs=')) {
+    const value = arg === '--runs' ? args[++i] : arg.slice('--runs='.length);
+    runs = Number(value);
+    if (!Number.isInteger(runs) || runs < 1) {
+      console.error(`--runs takes a positive integer, got ${value}`);
+      process.exit(2);
+    }
+  } else passThrough.push(arg);
+}
+
+console.log(`security suite: ${runs} runs per property`);
+const started = Date.now();
+const child = spawn('npx', ['vitest', 'run', 'test/security', ...passThrough], {
+  stdio: 'inherit',
+  env: { ...process.env, SECURITY_RUNS: String(runs) },
+});
+child.on('exit', (code, signal) => {
+  console.log(`security suite: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exit(code ?? (signal ? 1 : 0));
+});
