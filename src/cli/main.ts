@@ -78,6 +78,7 @@ program
       gateway,
       runtime,
       logger,
+      audit,
       mcp: createMcpHttpHandler({
         ...bridgeOptions(gateway, logger, config.app, audit),
         authenticate: gateway.authenticate,

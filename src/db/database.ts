@@ -94,6 +94,12 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
         : []),
     ].join(' '),
   });
+  // A connection can drop (the server restarting) while its client idles in the pool or is checked
+  // out, even in the instant between the pool handing it over and its first statement; an 'error'
+  // event nobody listens to would end the process. The statements fail on their own (callers get a
+  // retryable error) and the pool discards broken clients, so these listeners only have to exist.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const driverOf = (db: Pool | PoolClient): SqlDriver => ({
     async exec(sql) {
       await db.query(sql);
@@ -125,6 +131,68 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
     adapter: new PrismaPg(pool, { schema }) as unknown as SqlDriverAdapterFactory,
     close: () => pool.end(),
   };
+}
+
+const UNREACHABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+// Prisma: can't reach (P1001), timed out (P1002), the server closed the connection (P1017)
+const UNREACHABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017']);
+const UNREACHABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|not queryable|terminating connection|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/**
+ * Whether an error (pg's, the Prisma adapter's or Prisma's, at any depth of its causes) says the
+ * database could not be reached or dropped the connection: SQLSTATE class 08, an administrator or
+ * crash shutdown (57P01-57P03), too many connections (53300), or a socket error. Such a failure is
+ * the database's, not the request's: the same request can succeed once it is back.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const pending: unknown[] = [error];
+  while (pending.length > 0 && seen.size < 16) {
+    const current = pending.shift();
+    if (!current || typeof current !== 'object' || seen.has(current)) continue;
+    seen.add(current);
+    const candidate = current as {
+      code?: unknown;
+      originalCode?: unknown;
+      kind?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      originalError?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
+    for (const code of [candidate.code, candidate.originalCode]) {
+      if (typeof code !== 'string') continue;
+      if (
+        /^08[0-9A-Z]{3}$/.test(code) ||
+        /^57P0[123]$/.test(code) ||
+        code === '53300' ||
+        UNREACHABLE_SOCKET_CODES.has(code) ||
+        UNREACHABLE_PRISMA_CODES.has(code)
+      )
+        return true;
+    }
+    if (typeof candidate.kind === 'string' && UNREACHABLE_ADAPTER_KINDS.has(candidate.kind))
+      return true;
+    if (UNREACHABLE_MESSAGE.test(String(candidate.message ?? ''))) return true;
+    pending.push(candidate.cause, candidate.originalError, candidate.meta?.driverAdapterError);
+  }
+  return false;
 }
 
 export function quoteIdent(name: string): string {

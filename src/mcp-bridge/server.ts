@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema,
+  type CallToolRequest,
   type CallToolResult,
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import type { DomainTool } from '../app.js';
@@ -58,6 +59,15 @@ export interface ToolCallEvent {
   recorded: boolean;
 }
 
+/** A call the audit hook could not record: refused, like any call while the audit log is down. */
+const NOT_RECORDED: StructuredToolError = {
+  code: 'INTERNAL_ERROR',
+  message: 'the audit log cannot be written right now, so nothing is served',
+  retryable: true,
+  retry_hints: ['retry in a few seconds'],
+  details: {},
+};
+
 export interface McpBridgeOptions {
   execute: Execute;
   policyFor(principal: Principal): CompiledPolicy;
@@ -66,10 +76,16 @@ export interface McpBridgeOptions {
   /** Named GraphQL operations served next to the db.* tools. */
   domainTools?: DomainTool[];
   naming?: NamingOptions;
-  /** Called once per tool call, success or failure (the audit log fills it). */
+  /**
+   * Called once per tool call, success or failure (the audit log fills it). When it throws (the
+   * call cannot be recorded), the call is refused with a retryable INTERNAL_ERROR instead.
+   */
   onToolCall?: (event: ToolCallEvent) => void | Promise<void>;
   version?: string;
 }
+
+/** tools/call with any params; the SDK validates them (see the handler). */
+const ANY_TOOL_CALL = z.object({ method: z.literal('tools/call'), params: z.unknown().optional() });
 
 const condition = z.object({ field: z.unknown(), op: z.unknown(), value: z.unknown().optional() });
 const include = z.object({
@@ -130,6 +146,50 @@ const ARGUMENTS: Record<string, z.ZodType> = {
   }),
 };
 
+// Over HTTP a server is made for every request (stateless), so what depends only on the
+// configuration, a compiled policy or a schema — all immutable — is computed once and shared.
+const sharedValidator = new AjvJsonSchemaValidator();
+const preparedCache = new WeakMap<DomainTool[], PreparedDomainTool[]>();
+const policyToolsCache = new WeakMap<CompiledPolicy, ToolDefinition[]>();
+const domainToolsCache = new WeakMap<
+  PreparedDomainTool[],
+  WeakMap<GraphQLSchema, ToolDefinition[]>
+>();
+
+function preparedDomainTools(tools: DomainTool[] | undefined): PreparedDomainTool[] {
+  if (!tools) return [];
+  let prepared = preparedCache.get(tools);
+  if (!prepared) {
+    prepared = prepareDomainTools(tools);
+    preparedCache.set(tools, prepared);
+  }
+  return prepared;
+}
+
+function policyTools(policy: CompiledPolicy): ToolDefinition[] {
+  let tools = policyToolsCache.get(policy);
+  if (!tools) {
+    tools = [...readTools(policy), ...writeTools(policy)];
+    policyToolsCache.set(policy, tools);
+  }
+  return tools;
+}
+
+/** The domain tools a schema validates (validating every document is the costly part). */
+function domainToolsOf(prepared: PreparedDomainTool[], schema: GraphQLSchema): ToolDefinition[] {
+  let bySchema = domainToolsCache.get(prepared);
+  if (!bySchema) {
+    bySchema = new WeakMap();
+    domainToolsCache.set(prepared, bySchema);
+  }
+  let tools = bySchema.get(schema);
+  if (!tools) {
+    tools = domainToolsFor(prepared, schema);
+    bySchema.set(schema, tools);
+  }
+  return tools;
+}
+
 /**
  * An MCP server for one principal: OrmAI's db.* tools, each call compiled into one GraphQL document
  * and run through the gateway, so the policy is enforced in one place. A denial or a bad parameter is
@@ -144,21 +204,23 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
       capabilities: { tools: {} },
       instructions:
         'Read the database through db.* tools. Call db.describe_schema first; rows are limited to your tenant and role, masked fields stay masked.',
+      // the SDK builds an Ajv instance per server otherwise (it is used for elicitation only)
+      jsonSchemaValidator: sharedValidator,
     },
   );
-  const prepared = prepareDomainTools(options.domainTools);
+  const prepared = preparedDomainTools(options.domainTools);
   const domain = (): ToolDefinition[] =>
     options.schemaFor && prepared.length > 0
-      ? domainToolsFor(prepared, options.schemaFor(principal))
+      ? domainToolsOf(prepared, options.schemaFor(principal))
       : [];
-  const tools = (): ToolDefinition[] => {
-    const policy = options.policyFor(principal);
-    return [...readTools(policy), ...writeTools(policy), ...domain()];
-  };
+  const tools = (): ToolDefinition[] => [...policyTools(options.policyFor(principal)), ...domain()];
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools() }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+  // registered with a loose schema: the SDK's own check of tools/call then answers malformed
+  // params with InvalidParams (-32602); with the strict schema they surface as InternalError
+  server.setRequestHandler(ANY_TOOL_CALL, async (raw): Promise<CallToolResult> => {
+    const request = raw as unknown as CallToolRequest;
     const name = request.params.name;
     if (!tools().some((tool) => tool.name === name)) {
       throw new McpError(
@@ -177,18 +239,23 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
       error?: StructuredToolError,
       rowCount?: number,
     ) => {
-      await options.onToolCall?.({
-        tool: name,
-        arguments: args,
-        principal,
-        traceId,
-        outcome: error ? 'error' : 'ok',
-        ...(error ? { errorCode: error.code } : {}),
-        ...(rowCount !== undefined ? { rowCount } : {}),
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        ...(operation ? { document: operation.document } : {}),
-        recorded,
-      });
+      try {
+        await options.onToolCall?.({
+          tool: name,
+          arguments: args,
+          principal,
+          traceId,
+          outcome: error ? 'error' : 'ok',
+          ...(error ? { errorCode: error.code } : {}),
+          ...(rowCount !== undefined ? { rowCount } : {}),
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          ...(operation ? { document: operation.document } : {}),
+          recorded,
+        });
+      } catch {
+        // not answered unrecorded (the audit queue is full during a long outage)
+        return toolErrorResult(NOT_RECORDED, traceId);
+      }
       return result;
     };
 

@@ -1,11 +1,12 @@
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { AuditLog } from '../audit/audit-log.js';
+import { type AuditLog, AuditUnavailableError } from '../audit/audit-log.js';
 import { entryFor } from '../audit/entries.js';
 import type { AuditRecord } from '../audit/record.js';
 import { SqlAuditSink } from '../audit/sinks.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
+import { auditUnavailableError, withContractExtensions } from './errors.js';
 
 export interface AuditPluginOptions {
   audit: AuditLog;
@@ -44,7 +45,7 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
         },
       };
     },
-    async onResultProcess({ request, result, serverContext }) {
+    async onResultProcess({ request, result, setResult, serverContext }) {
       const writes = options.writesOf(request);
       if (writes.length > 0) await copyCommittedWrites(options.audit, [...writes]);
       if ((serverContext as { ormaiSurface?: string }).ormaiSurface === 'mcp') return;
@@ -66,28 +67,38 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
         errors?: readonly { extensions?: Record<string, unknown> }[];
       }[]) {
         const code = single.errors?.[0]?.extensions?.code;
-        options.audit.accept(
-          entryFor({
-            traceId: options.traceOf(request),
-            surface: 'graphql',
-            operation,
-            models: policy ? options.modelsOf(policy, rootFields) : [],
-            principal,
-            policy,
-            inputs: params
-              ? {
-                  operationName: params.operationName ?? null,
-                  variables: params.variables ?? null,
-                  query: params.query ?? null,
-                }
-              : null,
-            rowCount: single.data ? rowsIn(single.data) : null,
-            durationMs: performance.now() - known.started,
-            errorCode:
-              typeof code === 'string' ? code : single.errors?.length ? 'INTERNAL_ERROR' : null,
-            startedAt: known.startedAt,
-          }),
-        );
+        const entry = entryFor({
+          traceId: options.traceOf(request),
+          surface: 'graphql',
+          operation,
+          models: policy ? options.modelsOf(policy, rootFields) : [],
+          principal,
+          policy,
+          inputs: params
+            ? {
+                operationName: params.operationName ?? null,
+                variables: params.variables ?? null,
+                query: params.query ?? null,
+              }
+            : null,
+          rowCount: single.data ? rowsIn(single.data) : null,
+          durationMs: performance.now() - known.started,
+          errorCode:
+            typeof code === 'string' ? code : single.errors?.length ? 'INTERNAL_ERROR' : null,
+          startedAt: known.startedAt,
+        });
+        try {
+          options.audit.accept(entry);
+        } catch (error) {
+          if (!(error instanceof AuditUnavailableError)) throw error;
+          // the queue is full (a long sink outage): refused like any call while the sink is down,
+          // never served unrecorded nor answered with a bare 500
+          const refusal = {
+            errors: [withContractExtensions(auditUnavailableError(), options.traceOf(request))],
+          };
+          setResult(Array.isArray(result) ? results.map(() => refusal) : refusal);
+          return;
+        }
       }
     },
   };

@@ -1,4 +1,5 @@
 import { GraphQLError, Kind, parse, visit } from 'graphql';
+import { isDatabaseUnavailable } from '../db/database.js';
 import { type ErrorCode, OrmaiError } from '../errors.js';
 
 const INTERNAL = Symbol('ormai.internal-cause');
@@ -22,6 +23,24 @@ export function budgetError(budget: string, limit: number, requested: number): O
       hints: [fit[budget] ?? 'ask for less'],
       details: { budget, limit, requested },
     },
+  );
+}
+
+/** The database cannot be reached right now: retryable, HTTP 503 (as when the audit log cannot be written). */
+function databaseUnavailableError(): OrmaiError {
+  return new OrmaiError('INTERNAL_ERROR', 'the database is unavailable right now', {
+    retryable: true,
+    hints: ['retry in a few seconds'],
+    httpStatus: 503,
+  });
+}
+
+/** The audit log cannot take the call's record: it is refused (fail closed), retryable, HTTP 503. */
+export function auditUnavailableError(): OrmaiError {
+  return new OrmaiError(
+    'INTERNAL_ERROR',
+    'the audit log cannot be written right now, so nothing is served',
+    { retryable: true, hints: ['retry in a few seconds'], httpStatus: 503 },
   );
 }
 
@@ -56,6 +75,13 @@ export function maskError(error: unknown, options?: MaskErrorOptions): Error {
   const ormai = findOrmaiError(error);
   if (ormai) {
     return located(error, ormai);
+  }
+  // the database is down or restarting: not the caller's fault, and the same call works once it
+  // is back (the pool reconnects by itself); still INTERNAL_ERROR, the cause for the log only
+  if (isDatabaseUnavailable(error)) {
+    const unavailable: MaskedError = located(error, databaseUnavailableError());
+    unavailable[INTERNAL] = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    return unavailable;
   }
   // GraphQL's own request errors (syntax, validation, variable coercion) are the caller's to fix
   if (

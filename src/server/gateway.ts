@@ -23,7 +23,14 @@ import type { NamingOptions } from '../schema/naming.js';
 import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
 import { principalFromAuthorization } from './auth.js';
-import { budgetError, internalCauseOf, maskErrorWith, withContractExtensions } from './errors.js';
+import {
+  auditUnavailableError,
+  budgetError,
+  internalCauseOf,
+  maskErrorWith,
+  withContractExtensions,
+} from './errors.js';
+import { inputLiteralRule, variablesProblem } from './input-guard.js';
 import type { Logger } from './logger.js';
 import { traceIdFrom } from './trace.js';
 
@@ -220,8 +227,57 @@ export function createGateway(options: GatewayOptions): Gateway {
     onRequest({ request }) {
       traceOf(request);
     },
+    onRequestParse({ request, requestParser, setRequestParser, endResponse, fetchAPI }) {
+      // yoga answers an unsupported content-type with an empty 415, and lets a GET's invalid
+      // `variables` or `extensions` JSON escape as an unexpected error: both are the caller's to fix
+      if (!requestParser) {
+        const type = request.headers.get('content-type') ?? '(none)';
+        endResponse(
+          new fetchAPI.Response(
+            JSON.stringify({
+              errors: [
+                {
+                  message: `content-type ${type} is not supported`,
+                  extensions: {
+                    code: 'VALIDATION_ERROR',
+                    retryable: true,
+                    retryHints: ['send Content-Type: application/json with {"query": …}'],
+                    traceId: traceOf(request),
+                  },
+                },
+              ],
+            }),
+            {
+              status: 415,
+              headers: { 'content-type': 'application/json', 'x-trace-id': traceOf(request) },
+            },
+          ),
+        );
+        return;
+      }
+      setRequestParser(async (parsed) => {
+        try {
+          return await requestParser(parsed);
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          throw new OrmaiError('VALIDATION_ERROR', 'variables or extensions are not valid JSON', {
+            retryable: true,
+            hints: ['send variables and extensions as JSON objects'],
+            httpStatus: 400,
+          });
+        }
+      });
+    },
+    async onParams({ request, params, setResult, context }) {
+      // refused before the executor recurses over them; the caller is still authenticated first
+      const problem = variablesProblem(params.variables);
+      if (!problem) return;
+      await principalFor({ ...(context as InternalRequestContext), request });
+      setResult({ errors: [problem] });
+    },
     onValidate({ addValidationRule }) {
       addValidationRule(budgetRule);
+      addValidationRule(inputLiteralRule);
     },
     onResultProcess({ request, result, setResult }) {
       const traceId = traceOf(request);
@@ -286,17 +342,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const principal = await principalFor(
         context as { request: Request } & InternalRequestContext,
       );
-      if (options.audit && !options.audit.available('read')) {
-        throw new OrmaiError(
-          'INTERNAL_ERROR',
-          'the audit log cannot be written right now, so nothing is served',
-          {
-            retryable: true,
-            hints: ['retry in a few seconds'],
-            httpStatus: 503,
-          },
-        );
-      }
+      if (options.audit && !options.audit.available('read')) throw auditUnavailableError();
       const internal = context as { request: Request } & InternalRequestContext;
       return {
         principal,

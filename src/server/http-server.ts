@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Runtime } from '../runtime.js';
 import type { Gateway } from './gateway.js';
 import type { Logger } from './logger.js';
@@ -15,6 +16,8 @@ export interface HttpServerOptions {
   host?: string;
   /** Serves MCP (Streamable HTTP) at `/mcp`. */
   mcp?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** The audit log: while it refuses calls (a sink down, its queue full) /healthz says so. */
+  audit?: AuditLog;
 }
 
 export interface RunningServer {
@@ -30,6 +33,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const healthz = async (res: ServerResponse) => {
     try {
       await runtime.db.sql.query('SELECT 1');
+      // the gateway refuses calls it cannot record: then the service is not healthy either
+      if (options.audit && !options.audit.available('read')) {
+        sendJson(res, 503, {
+          status: 'unavailable',
+          database: runtime.db.kind,
+          audit: 'unavailable',
+        });
+        return;
+      }
       sendJson(res, 200, { status: 'ok', database: runtime.db.kind });
     } catch (error) {
       logger.error({ err: error }, 'health check: the database does not answer');

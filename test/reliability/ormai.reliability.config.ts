@@ -1,0 +1,12 @@
+// The server the reliability suite runs as a child process: the example app on the private
+// PostgreSQL cluster the suite starts (its URL comes from RELIABILITY_DATABASE_URL).
+import { saasApp } from '../../examples/saas/app.js';
+import { defineConfig } from '../../src/config.js';
+
+const url = process.env.RELIABILITY_DATABASE_URL;
+if (!url) throw new Error('RELIABILITY_DATABASE_URL is not set (the reliability suite sets it)');
+
+export default defineConfig({
+  app: saasApp,
+  database: { url, schema: 'ormai_reliability' },
+});
