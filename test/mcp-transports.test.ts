@@ -7,33 +7,16 @@ import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpHttpHandler } from '../src/mcp-bridge/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { signToken } from '../src/server/auth.js';
-import { type RunningServer, startHttpServer } from '../src/server/http-server.js';
-import { createLogger } from '../src/server/logger.js';
+import { useHttpServer } from './helpers/http.js';
 import { JWT_SECRET, useTestApp } from './helpers/runtime.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
 describe('MCP over Streamable HTTP', () => {
   const app = useTestApp('pglite');
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    server = await startHttpServer({
-      gateway: app.gateway,
-      runtime: app.runtime,
-      logger: createLogger('silent'),
-      port: 0,
-      mcp: createMcpHttpHandler({
-        execute: app.gateway.execute,
-        policyFor: app.gateway.policyFor,
-        authenticate: app.gateway.authenticate,
-      }),
-    });
-  });
-  afterAll(() => server?.close());
+  const server = useHttpServer(app);
 
   it('serves the tools to a bearer token, scoped to its tenant', async () => {
     const token = await signToken(

@@ -5,11 +5,9 @@
 // odd but valid input, an answer), never internals; afterwards the server is healthy and the data
 // untouched. With SECURITY_RUNS set high, random bytes and random documents are sent too.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpHttpHandler } from '../../src/mcp-bridge/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/server/auth.js';
-import { type RunningServer, startHttpServer } from '../../src/server/http-server.js';
-import { createLogger } from '../../src/server/logger.js';
+import { useHttpServer } from '../helpers/http.js';
 import { DATABASE_KINDS, JWT_SECRET, useTestApp } from '../helpers/runtime.js';
 import { CONTRACT_CODES, internalsIn } from './support/checks.js';
 import { buildCorpus, type Case } from './support/corpus.js';
@@ -27,26 +25,12 @@ interface Outcome {
 
 describe.each(DATABASE_KINDS)('malformed input over HTTP on %s', (kind) => {
   const app = useTestApp(kind);
-  let server: RunningServer;
+  const server = useHttpServer(app, { domainTools: true });
   let token: string;
 
   beforeAll(async () => {
-    server = await startHttpServer({
-      gateway: app.gateway,
-      runtime: app.runtime,
-      logger: createLogger('silent'),
-      port: 0,
-      mcp: createMcpHttpHandler({
-        execute: app.gateway.execute,
-        policyFor: app.gateway.policyFor,
-        schemaFor: app.gateway.schemaFor,
-        domainTools: app.runtime.app.domainTools ?? [],
-        authenticate: app.gateway.authenticate,
-      }),
-    });
     token = await signToken({ sub: '1', tenantId: 1, roles: ['admin'] }, { secret: JWT_SECRET });
   });
-  afterAll(() => server?.close());
 
   async function send(
     c: Pick<Case, 'path' | 'method' | 'authorization' | 'headers' | 'body' | 'search'>,

@@ -1,9 +1,7 @@
 // Pins the bugs the security suite found, one precise case each: valid or malformed input that
 // made the server answer INTERNAL_ERROR, hang, or return rows SQL says are wrong.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpHttpHandler } from '../../src/mcp-bridge/index.js';
-import { type RunningServer, startHttpServer } from '../../src/server/http-server.js';
-import { createLogger } from '../../src/server/logger.js';
+import { describe, expect, it } from 'vitest';
+import { useHttpServer } from '../helpers/http.js';
 import { connectMcp } from '../helpers/mcp.js';
 import { DATABASE_KINDS, useTestApp } from '../helpers/runtime.js';
 
@@ -177,21 +175,7 @@ describe.each(DATABASE_KINDS)('security regressions on %s', (kind) => {
   });
 
   describe('over HTTP', () => {
-    let server: RunningServer;
-    beforeAll(async () => {
-      server = await startHttpServer({
-        gateway: app.gateway,
-        runtime: app.runtime,
-        logger: createLogger('silent'),
-        port: 0,
-        mcp: createMcpHttpHandler({
-          execute: app.gateway.execute,
-          policyFor: app.gateway.policyFor,
-          authenticate: app.gateway.authenticate,
-        }),
-      });
-    });
-    afterAll(() => server?.close());
+    const server = useHttpServer(app);
     const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
       const response = await fetch(`${server.url}${path}`, {
         method: 'POST',
