@@ -10,15 +10,20 @@ export interface PrismaClientOptions {
 /** What ormai needs to know about an application: its ORM metadata, client, migrations and policy. */
 export interface OrmaiApp {
   name: string;
-  /** The datamodel from the `prisma-pothos-types` generator's `getDatamodel()`. */
+  /** The datamodel: `readPrismaSchema('prisma/schema.prisma')` (or Pothos's `getDatamodel()`). */
   datamodel: Datamodel;
-  /** Prisma migrations folder (`<timestamp>_<name>/migration.sql`). */
-  migrationsDir: string;
-  /** Builds the app's generated PrismaClient over a driver adapter. */
-  createPrismaClient: (
-    adapter: unknown,
-    options?: PrismaClientOptions,
-  ) => PrismaClientLike & PrismaLifecycle;
+  /**
+   * Prisma migrations folder (`<timestamp>_<name>/migration.sql`), applied by ormai only when the
+   * config sets `database.applyMigrations` (the examples do); a real app runs its own migrations.
+   */
+  migrationsDir?: string;
+  /**
+   * Builds the app's generated PrismaClient over the driver adapter ormai opened:
+   * `(adapter, options) => new PrismaClient({ adapter, ...options })`. Not needed when the app hands
+   * its own client to `createOrmai({ prisma })`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the adapter type is the app's own @prisma/client's
+  createPrismaClient?: (adapter: any, options?: PrismaClientOptions) => PrismaClientLike;
   policy: Policy;
   seed?: {
     isSeeded: (sql: SqlDriver) => Promise<boolean>;

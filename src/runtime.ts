@@ -1,9 +1,16 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { OrmaiApp, PrismaLifecycle } from './app.js';
 import type { OrmaiConfig } from './config.js';
-import { type Database, openDatabase } from './db/database.js';
-import { type MigrateResult, migrate, readMigrations } from './db/migrate.js';
+import { describeDatamodelGaps, findDatamodelGaps } from './db/check-datamodel.js';
+import {
+  type Database,
+  databaseOverPrisma,
+  openDatabase,
+  quoteIdent,
+  type RawSqlClient,
+} from './db/database.js';
+import { type MigrateResult, migrate, migrateOrmai, readMigrations } from './db/migrate.js';
+import { DEFAULT_ORMAI_SCHEMA, type OrmaiTables, ormaiTables } from './db/ormai-tables.js';
 import { checkPolicy, formatFinding } from './policy/check-policy.js';
 import { compilePolicy, type PolicyEngine } from './policy/compile-policy.js';
 import type { PrismaClientLike } from './schema/context.js';
@@ -11,22 +18,35 @@ import type { PrismaClientLike } from './schema/context.js';
 export interface RuntimeOptions {
   /** PostgreSQL URL; otherwise the embedded database in `dataDir`. */
   databaseUrl?: string | undefined;
+  /** The PostgreSQL schema of the app's tables (default `public`). */
   schema?: string | undefined;
   dataDir?: string | undefined;
-  /** Seed the example data when the database has none (default true). */
+  /** The PostgreSQL schema of ormai's own tables (default `ormai`). */
+  ormaiSchema?: string | undefined;
+  /** Apply the app's migrations (`app.migrationsDir`) too: the examples do; a real app runs its own. */
+  applyMigrations?: boolean | undefined;
+  /**
+   * The app's own PrismaClient (embedding): ormai opens no connection of its own and runs its SQL
+   * through it. Without it, ormai opens the database and builds a client with `app.createPrismaClient`.
+   */
+  prisma?: (PrismaClientLike & RawSqlClient) | undefined;
+  /** Seed the example data when the database has none (default true; apps with a `seed` only). */
   seedIfEmpty?: boolean;
   /** Emit Prisma query events (tests count statements with them). */
   logQueries?: boolean;
   log?: (line: string) => void;
 }
 
-/** An app wired to its database: migrated, seeded when empty, with its Prisma client and policy. */
+/** An app wired to its database: checked against the datamodel, with its Prisma client and policy. */
 export interface Runtime {
   app: OrmaiApp;
   db: Database;
   prisma: PrismaClientLike & PrismaLifecycle;
   /** The app's policy, compiled per set of roles on demand. */
   policy: PolicyEngine;
+  /** ormai's own tables (audit log, approvals) and their schema. */
+  tables: OrmaiTables;
+  /** Migrations applied now or before: ormai's, and the app's when `applyMigrations`. */
   migrations: MigrateResult;
   seeded: boolean;
   close(): Promise<void>;
@@ -34,70 +54,58 @@ export interface Runtime {
 
 export const DEFAULT_DATA_DIR = join('.ormai', 'pgdata');
 
-/** ormai's own tables (the audit log, the approval queue), migrated beside the app's. */
-export const ORMAI_MIGRATIONS_DIR = join(
-  dirname(fileURLToPath(import.meta.url)),
-  'db',
-  'migrations',
-);
-
 export function runtimeOptionsFromConfig(config: OrmaiConfig, env = process.env): RuntimeOptions {
   return {
     databaseUrl: env.DATABASE_URL || config.database?.url,
     schema: config.database?.schema,
     dataDir: config.database?.dataDir ?? DEFAULT_DATA_DIR,
+    ormaiSchema: config.database?.ormaiSchema,
+    applyMigrations: config.database?.applyMigrations,
   };
 }
 
-export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): Promise<Runtime> {
+/** The policy compiled and checked: a policy `ormai check` rejects is never served. */
+export function compileAppPolicy(app: OrmaiApp): PolicyEngine {
   const compiled = compilePolicy(app.policy, app.datamodel);
   if (!compiled.ok) throw new Error(compiled.message);
-  // a policy `ormai check` rejects is never served
   const errors = checkPolicy(compiled.value).filter((finding) => finding.severity === 'error');
   if (errors.length > 0) {
     throw new Error(`the policy fails ormai check:\n  ${errors.map(formatFinding).join('\n  ')}`);
   }
+  return compiled.value;
+}
 
-  const { statementTimeoutMs } = compiled.value.forRoles(compiled.value.declaredRoles).budgets;
-  const db = options.databaseUrl
-    ? await openDatabase({
-        kind: 'postgres',
-        url: options.databaseUrl,
-        schema: options.schema,
-        statementTimeoutMs,
-      })
-    : await openDatabase({
-        kind: 'pglite',
-        dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
-        statementTimeoutMs,
-      });
+export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): Promise<Runtime> {
+  const policy = compileAppPolicy(app);
+  const { statementTimeoutMs } = policy.forRoles(policy.declaredRoles).budgets;
+  const tables = ormaiTables(options.ormaiSchema ?? DEFAULT_ORMAI_SCHEMA);
+  const db = await openAppDatabase(options, tables, statementTimeoutMs);
   try {
-    // the app's migrations and ormai's own (the audit table), in timestamp order
-    const migrations = await migrate(
-      db.sql,
-      [...readMigrations(app.migrationsDir), ...readMigrations(ORMAI_MIGRATIONS_DIR)].sort((a, b) =>
-        a.name.localeCompare(b.name),
-      ),
+    const migrations = await migrateAll(app, db, tables, options);
+    const gaps = describeDatamodelGaps(
+      await findDatamodelGaps(db.sql, app.datamodel, db.schema),
+      db.location,
     );
+    if (gaps) throw new Error(gaps);
     let seeded = false;
     if ((options.seedIfEmpty ?? true) && app.seed && !(await app.seed.isSeeded(db.sql))) {
       options.log?.(`seeding the ${app.name} example data (first run)…`);
       await app.seed.run(db.sql, { log: options.log });
       seeded = true;
     }
-    const prisma = app.createPrismaClient(
-      db.adapter,
-      options.logQueries ? { log: [{ emit: 'event', level: 'query' }] } : {},
-    );
+    const prisma = (options.prisma ?? createClient(app, db, options)) as PrismaClientLike &
+      PrismaLifecycle;
     return {
       app,
       db,
       prisma,
-      policy: compiled.value,
+      policy,
+      tables,
       migrations,
       seeded,
       async close() {
-        await prisma.$disconnect();
+        // a client the app handed over stays the app's to close
+        if (!options.prisma) await (prisma as Partial<PrismaLifecycle>).$disconnect?.();
         await db.close();
       },
     };
@@ -105,4 +113,56 @@ export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): 
     await db.close();
     throw error;
   }
+}
+
+function openAppDatabase(options: RuntimeOptions, tables: OrmaiTables, statementTimeoutMs: number) {
+  if (options.prisma) return Promise.resolve(databaseOverPrisma(options.prisma, options.schema));
+  // raw SQL finds ormai's tables unqualified too (tests and psql sessions read them so)
+  const extraSearchPath = [tables.schema];
+  return options.databaseUrl
+    ? openDatabase({
+        kind: 'postgres',
+        url: options.databaseUrl,
+        schema: options.schema,
+        statementTimeoutMs,
+        extraSearchPath,
+      })
+    : openDatabase({
+        kind: 'pglite',
+        dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
+        statementTimeoutMs,
+        extraSearchPath,
+      });
+}
+
+/** ormai's own migrations always (reading only when up to date); the app's only when asked. */
+async function migrateAll(
+  app: OrmaiApp,
+  db: Database,
+  tables: OrmaiTables,
+  options: RuntimeOptions,
+): Promise<MigrateResult> {
+  const result: MigrateResult = { applied: [], alreadyApplied: [] };
+  if (options.applyMigrations && app.migrationsDir) {
+    await db.sql.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(db.schema)}`);
+    const own = await migrate(db.sql, readMigrations(app.migrationsDir));
+    result.applied.push(...own.applied);
+    result.alreadyApplied.push(...own.alreadyApplied);
+  }
+  const ormai = await migrateOrmai(db.sql, tables);
+  result.applied.push(...ormai.applied);
+  result.alreadyApplied.push(...ormai.alreadyApplied);
+  return result;
+}
+
+function createClient(app: OrmaiApp, db: Database, options: RuntimeOptions) {
+  if (!app.createPrismaClient || !db.adapter) {
+    throw new Error(
+      `the app ${app.name} gives ormai no PrismaClient: set app.createPrismaClient in the config, or pass your client to createOrmai({ prisma })`,
+    );
+  }
+  return app.createPrismaClient(
+    db.adapter,
+    options.logQueries ? { log: [{ emit: 'event', level: 'query' }] } : {},
+  );
 }

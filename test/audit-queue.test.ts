@@ -26,7 +26,7 @@ describe('the audit queue fills while its sink is down', () => {
   const calls: Call[] = [];
 
   beforeAll(async () => {
-    runtime = await openRuntime(saasApp, { dataDir: 'memory://' });
+    runtime = await openRuntime(saasApp, { dataDir: 'memory://', applyMigrations: true });
     const logger = createLogger('silent');
     const gateway = createGateway({ runtime, jwtSecret: JWT_SECRET, logger, audit });
     server = await startHttpServer({

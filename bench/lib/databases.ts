@@ -35,6 +35,7 @@ export async function ensureDatabase(serverUrl: string, name: string): Promise<b
 export function openBenchRuntime(url: string, log: (line: string) => void): Promise<Runtime> {
   return openRuntime(saasApp, {
     databaseUrl: url,
+    applyMigrations: true,
     logQueries: true,
     log: (line) => {
       if (!line.startsWith('seed: ')) log(line);

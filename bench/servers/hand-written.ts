@@ -25,7 +25,7 @@ const db = await openDatabase({
   url: requireEnv('DATABASE_URL'),
   statementTimeoutMs: 2000,
 });
-const prisma = saasApp.createPrismaClient(db.adapter, {}) as unknown as PrismaClient;
+const prisma = saasApp.createPrismaClient!(db.adapter, {}) as unknown as PrismaClient;
 
 const orderSelect = (tenantId: number) =>
   ({

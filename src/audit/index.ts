@@ -11,7 +11,6 @@ export {
   verifyChain,
 } from './record.js';
 export {
-  AUDIT_TABLE,
   type AuditSink,
   JsonlAuditSink,
   MemoryAuditSink,

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { advisoryLockKey, type SqlDriver } from '../db/database.js';
+import { type OrmaiTables, ormaiTables } from '../db/ormai-tables.js';
 import { type AuditEntry, type AuditRecord, chainHash, GENESIS_HASH } from './record.js';
 
 /** Where records go. A sink chains what it stores: each record's prev_hash is its last hash. */
@@ -11,8 +12,6 @@ export interface AuditSink {
   read(): AsyncIterable<AuditRecord>;
   close?(): Promise<void>;
 }
-
-export const AUDIT_TABLE = 'ormai_audit_log';
 
 const COLUMNS = [
   'ts',
@@ -56,17 +55,21 @@ const FILTER_COLUMNS = new Set([
 export class SqlAuditSink implements AuditSink {
   readonly name = 'sql';
 
-  constructor(private readonly sql: SqlDriver) {}
+  constructor(
+    private readonly sql: SqlDriver,
+    private readonly tables: OrmaiTables = ormaiTables(),
+  ) {}
 
   write(entries: AuditEntry[]): Promise<AuditRecord[]> {
-    return this.sql.transaction((tx) => writeChained(tx, entries));
+    return this.sql.transaction((tx) => writeChained(tx, entries, this.tables));
   }
 
   /** Whether a record with this hash is stored (a write's record exists once its transaction committed). */
   async contains(hash: string): Promise<boolean> {
-    const rows = await this.sql.query(`SELECT 1 AS found FROM "${AUDIT_TABLE}" WHERE hash = $1`, [
-      hash,
-    ]);
+    const rows = await this.sql.query(
+      `SELECT 1 AS found FROM ${this.tables.auditLog} WHERE hash = $1`,
+      [hash],
+    );
     return rows.length > 0;
   }
 
@@ -90,7 +93,7 @@ export class SqlAuditSink implements AuditSink {
     }
     params.push(options.first + 1);
     const rows = await this.sql.query<Record<string, unknown>>(
-      `SELECT * FROM "${AUDIT_TABLE}" WHERE ${conditions.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      `SELECT * FROM ${this.tables.auditLog} WHERE ${conditions.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
       params,
     );
     return {
@@ -105,7 +108,7 @@ export class SqlAuditSink implements AuditSink {
     let after = options.afterId ?? 0;
     for (;;) {
       const rows = await this.sql.query<Record<string, unknown>>(
-        `SELECT * FROM "${AUDIT_TABLE}" WHERE id > $1 ${options.tenantId ? 'AND tenant_id = $3' : ''} ${
+        `SELECT * FROM ${this.tables.auditLog} WHERE id > $1 ${options.tenantId ? 'AND tenant_id = $3' : ''} ${
           options.traceId ? `AND trace_id = $${options.tenantId ? 4 : 3}` : ''
         } ORDER BY id LIMIT $2`,
         [
@@ -126,12 +129,14 @@ export class SqlAuditSink implements AuditSink {
 export async function writeChained(
   tx: Pick<SqlDriver, 'query'>,
   entries: AuditEntry[],
+  tables: OrmaiTables,
 ): Promise<AuditRecord[]> {
+  // one chain per table: the lock is named after the qualified table
   await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [
-    advisoryLockKey(AUDIT_TABLE),
+    advisoryLockKey(tables.auditLog),
   ]);
   const [last] = await tx.query<{ hash: string }>(
-    `SELECT hash FROM "${AUDIT_TABLE}" ORDER BY id DESC LIMIT 1`,
+    `SELECT hash FROM ${tables.auditLog} ORDER BY id DESC LIMIT 1`,
   );
   let previous = last?.hash ?? GENESIS_HASH;
   const records: AuditRecord[] = [];
@@ -159,7 +164,7 @@ export async function writeChained(
       return `(${cells.join(', ')})`;
     });
     const inserted = await tx.query<{ id: number | string }>(
-      `INSERT INTO "${AUDIT_TABLE}" (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} RETURNING id`,
+      `INSERT INTO ${tables.auditLog} (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} RETURNING id`,
       params,
     );
     inserted.forEach((row, i) => {

@@ -15,7 +15,9 @@ export async function verifyAudit(
 ): Promise<{ ok: boolean; lines: string[] }> {
   const source = jsonl ? `the file ${jsonl}` : 'the table ormai_audit_log';
   const records = await collect(
-    jsonl ? new JsonlAuditSink(jsonl).read() : new SqlAuditSink(runtime.db.sql).read(),
+    jsonl
+      ? new JsonlAuditSink(jsonl).read()
+      : new SqlAuditSink(runtime.db.sql, runtime.tables).read(),
   );
   const result = verifyChain(records);
   return result.ok
@@ -48,7 +50,7 @@ export async function tailAudit(
   options: { tenant?: string; trace?: string; limit: number; follow?: boolean },
   print: (line: string) => void,
 ): Promise<void> {
-  const sink = new SqlAuditSink(runtime.db.sql);
+  const sink = new SqlAuditSink(runtime.db.sql, runtime.tables);
   const filter = {
     ...(options.tenant ? { tenantId: options.tenant } : {}),
     ...(options.trace ? { traceId: options.trace } : {}),

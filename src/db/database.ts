@@ -11,7 +11,7 @@ export interface SqlDriver {
   transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
 }
 
-export type DatabaseKind = 'pglite' | 'postgres';
+export type DatabaseKind = 'pglite' | 'postgres' | 'prisma';
 
 /** One open database: the raw driver and the Prisma driver adapter over the same connection(s). */
 export interface Database {
@@ -21,7 +21,8 @@ export interface Database {
   /** The PostgreSQL schema the tables live in. */
   readonly schema: string;
   readonly sql: SqlDriver;
-  readonly adapter: SqlDriverAdapterFactory;
+  /** The Prisma driver adapter; absent when the app handed ormai its own PrismaClient. */
+  readonly adapter?: SqlDriverAdapterFactory;
   close(): Promise<void>;
 }
 
@@ -33,6 +34,8 @@ export type DatabaseOptions =
       /** A tarball made by PGlite's dumpDataDir, to start from instead of an empty cluster. */
       loadDataDir?: Blob;
       statementTimeoutMs?: number;
+      /** Schemas searched after `public` by raw SQL (ormai's own). */
+      extraSearchPath?: string[];
     }
   | {
       kind: 'postgres';
@@ -40,15 +43,34 @@ export type DatabaseOptions =
       schema?: string;
       poolSize?: number;
       statementTimeoutMs?: number;
+      /** Schemas searched after the app's by raw SQL (ormai's own). */
+      extraSearchPath?: string[];
     };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.kind === 'pglite' ? openPglite(options) : openPostgres(options);
 }
 
+/** The embedded database's packages are optional peers: installed only by those who use it. */
+async function importPglite() {
+  try {
+    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('pglite-prisma-adapter'),
+    ]);
+    return { PGlite, PrismaPGlite };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error(
+      'the embedded database needs @electric-sql/pglite and pglite-prisma-adapter: ' +
+        '`npm install @electric-sql/pglite pglite-prisma-adapter`, or set DATABASE_URL to use PostgreSQL',
+      { cause: error },
+    );
+  }
+}
+
 async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>) {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  const { PGlite, PrismaPGlite } = await importPglite();
   const inMemory = !options.dataDir || options.dataDir.startsWith('memory://');
   if (!inMemory && options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const pglite = await PGlite.create(inMemory ? undefined : options.dataDir, {
@@ -57,6 +79,7 @@ async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>)
   if (options.statementTimeoutMs) {
     await pglite.exec(`SET statement_timeout = ${Math.floor(options.statementTimeoutMs)}`);
   }
+  await pglite.exec(`SET search_path TO ${searchPath('public', options.extraSearchPath)}`);
   type Queryable = Pick<typeof pglite, 'exec' | 'query'>;
   const driverOf = (db: Queryable): SqlDriver => ({
     async exec(sql) {
@@ -88,7 +111,7 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
     // adapter-pg names the schema in its SQL; raw SQL finds the tables through search_path.
     // The statement timeout is a budget the database enforces on every statement.
     options: [
-      `-c search_path=${quoteIdent(schema)}`,
+      `-c search_path=${searchPath(schema, options.extraSearchPath)}`,
       ...(options.statementTimeoutMs
         ? [`-c statement_timeout=${Math.floor(options.statementTimeoutMs)}`]
         : []),
@@ -122,7 +145,6 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
       }
     },
   });
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   return {
     kind: 'postgres' as const,
     location: redactUrl(options.url),
@@ -131,6 +153,54 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
     adapter: new PrismaPg(pool, { schema }) as unknown as SqlDriverAdapterFactory,
     close: () => pool.end(),
   };
+}
+
+/** The least a PrismaClient offers that ormai's own SQL (audit log, approvals, health) needs. */
+export interface RawSqlClient {
+  $queryRawUnsafe(query: string, ...values: unknown[]): Promise<unknown>;
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
+  $transaction<T>(fn: (tx: RawSqlClient) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The app's own PrismaClient as ormai's database: ormai opens no pool of its own and runs its SQL
+ * (audit log, approval queue, health checks) through the client's connections. Its tables are named
+ * with their schema, since the app's connections search only the app's.
+ */
+export function databaseOverPrisma(prisma: RawSqlClient, schema = 'public'): Database {
+  const driverOf = (client: RawSqlClient): SqlDriver => ({
+    async exec(sql) {
+      // Prisma prepares each statement, and a prepared statement is one statement
+      for (const statement of splitStatements(sql)) await client.$executeRawUnsafe(statement);
+    },
+    async query<Row>(sql: string, params: unknown[] = []) {
+      return (await client.$queryRawUnsafe(sql, ...params)) as Row[];
+    },
+    transaction: (fn) => client.$transaction((tx) => fn(driverOf(tx))),
+  });
+  return {
+    kind: 'prisma',
+    location: "the app's PrismaClient",
+    schema,
+    sql: driverOf(prisma),
+    // the app owns its client: closing ormai leaves it open
+    close: async () => {},
+  };
+}
+
+/** Splits SQL written as one statement per `;` at the end of a line (ormai's and Prisma's migration files). */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+    .split(/;\s*(?:\n|$)/)
+    .map((statement) => statement.trim())
+    .filter(Boolean);
+}
+
+function searchPath(first: string, extra: string[] = []): string {
+  return [first, ...extra.filter((schema) => schema !== first)].map(quoteIdent).join(',');
 }
 
 const UNREACHABLE_SOCKET_CODES = new Set([

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Principal } from '../policy/principal.js';
 import { createMcpServer, type McpBridgeOptions } from './server.js';
 
@@ -9,58 +8,55 @@ export interface McpHttpOptions extends McpBridgeOptions {
 }
 
 /**
- * MCP over Streamable HTTP at `/mcp`, stateless: every request is authenticated on its own (401
- * without a valid bearer token) and served by an MCP server for that principal.
+ * MCP over Streamable HTTP as a Web-standard handler (`Request` in, `Response` out), stateless:
+ * every request is authenticated on its own (401 without a valid bearer token) and served by an MCP
+ * server for that principal. Any framework that speaks fetch can mount it.
  */
 export function createMcpHttpHandler(options: McpHttpOptions) {
-  return async (req: IncomingMessage, res: ServerResponse) => {
+  return async (request: Request): Promise<Response> => {
     let principal: Principal;
     try {
-      principal = await options.authenticate(toRequest(req));
+      principal = await options.authenticate(request);
     } catch (error) {
       const extensions = (error as { extensions?: Record<string, unknown> }).extensions ?? {};
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end(
-        JSON.stringify({
+      return Response.json(
+        {
           error: {
             code: 'AUTHENTICATION_REQUIRED',
             message: (error as Error).message,
             retryable: false,
             retry_hints: (extensions.retryHints as string[] | undefined) ?? [],
           },
-        }),
+        },
+        { status: 401, headers: { 'www-authenticate': 'Bearer' } },
       );
-      return;
     }
     // stateless: no session to stream to (GET) or end (DELETE); only POSTed messages are served
-    if (req.method !== 'POST') {
-      res.writeHead(405, { 'content-type': 'application/json', allow: 'POST' }).end(
-        JSON.stringify({
+    if (request.method !== 'POST') {
+      return Response.json(
+        {
           jsonrpc: '2.0',
-          error: { code: -32000, message: `${req.method} is not allowed: POST JSON-RPC messages` },
+          error: {
+            code: -32000,
+            message: `${request.method} is not allowed: POST JSON-RPC messages`,
+          },
           id: null,
-        }),
+        },
+        { status: 405, headers: { allow: 'POST' } },
       );
-      return;
     }
     const server = createMcpServer(options, principal);
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
     });
-    res.on('close', () => {
+    await server.connect(transport);
+    try {
+      return await transport.handleRequest(request);
+    } finally {
+      // a JSON response is complete when handleRequest returns: nothing streams after it
       void transport.close();
       void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res);
+    }
   };
-}
-
-function toRequest(req: IncomingMessage): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value)) headers.set(name, value.join(', '));
-  }
-  return new Request(`http://ormai.local${req.url ?? '/mcp'}`, { headers });
 }

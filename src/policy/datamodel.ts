@@ -10,12 +10,18 @@ export interface Datamodel {
 
 export interface DatamodelModel {
   fields: readonly DatamodelField[];
+  /** The table name when `@@map` renames it (absent in Pothos's generated datamodel). */
+  dbName?: string | null;
+  /** The PostgreSQL schema with `@@schema` (multi-schema); null for the datasource's default. */
+  schema?: string | null;
   primaryKey: { name: string | null; fields: readonly string[] } | null;
   uniqueIndexes: readonly { name: string | null; fields: readonly string[] }[];
 }
 
 export interface DatamodelField {
   name: string;
+  /** The column name when `@map` renames it (absent in Pothos's generated datamodel). */
+  dbName?: string | null;
   /** `Int`, `String`, … for scalars; the enum name for enums; the target model for relations. */
   type: string;
   kind: 'scalar' | 'object' | 'enum' | 'unsupported' | string;
@@ -27,6 +33,7 @@ export interface DatamodelField {
   isUpdatedAt?: boolean;
   relationName?: string;
   relationFromFields?: readonly string[];
+  relationToFields?: readonly string[];
 }
 
 export type ScalarType =

@@ -1,3 +1,4 @@
+import type { OrmaiTables } from '../db/ormai-tables.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { ApprovalGate } from './approval-gate.js';
@@ -19,6 +20,8 @@ export interface OrmaiContext {
   principal: Principal | null;
   prisma: PrismaClientLike;
   traceId: string;
+  /** Where ormai's own tables are (the approval queue); default: schema `ormai`. */
+  ormaiTables?: OrmaiTables;
   /** Reads the audit log (the gateway's SQL sink), for `auditRecords`. */
   auditRecords?: AuditReader;
   /** Records a write inside its own transaction (the gateway's audit log). */

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { ormaiTables } from '../db/ormai-tables.js';
 import { OrmaiError, unwrap } from '../errors.js';
 import type { CompiledModel, CompiledPolicy, CompiledWrite } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
-import { tenantValue } from '../policy/row-scope.js';
+import { tenantValue, visibleParentWhere } from '../policy/row-scope.js';
 import type { WriteKind } from '../policy/types.js';
 import { delegateOf, type OrmaiContext, type TransactionSql } from './context.js';
 import { and, type WhereTranslator } from './where.js';
 
-export const APPROVAL_TABLE = 'ormai_approval_request';
+/** The approval queue of the context's ormai schema. */
+export function approvalTable(context: Pick<OrmaiContext, 'ormaiTables'>): string {
+  return (context.ormaiTables ?? ormaiTables()).approvalRequest;
+}
 
 /** One write as asked: what GraphQL's mutations and MCP's write tools both compile to. */
 export interface WriteRequest {
@@ -163,7 +167,7 @@ export async function requestApproval(
   const id = randomUUID();
   const principal = context.principal!;
   await (context.prisma as Tx).$queryRawUnsafe(
-    `INSERT INTO "${APPROVAL_TABLE}" (id, operation, model, request_data, principal, tenant, reason, expires_at)
+    `INSERT INTO ${approvalTable(context)} (id, operation, model, request_data, principal, tenant, reason, expires_at)
      VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, now() + ($8 || ' seconds')::interval) RETURNING id`,
     id,
     request.kind,
@@ -227,6 +231,7 @@ export async function performWrite(options: {
   let outcome: WriteOutcome;
 
   if (request.kind === 'create') {
+    await checkParentVisible(tx, model, request.data ?? {}, principal);
     const data = {
       ...request.data,
       ...(model.tenantField
@@ -246,6 +251,10 @@ export async function performWrite(options: {
       orderBy: { [id]: 'asc' },
     });
     const found = rows.map((row) => row[id]);
+    if (movesParent(model, request.data)) {
+      for (const row of rows)
+        await checkParentVisible(tx, model, { ...row, ...request.data }, principal);
+    }
     before = rows;
     if (found.length > 0)
       await delegate.updateMany!({ where: { [id]: { in: found } }, data: request.data ?? {} });
@@ -270,6 +279,9 @@ export async function performWrite(options: {
     }
     before = row;
     affected = 1;
+    if (request.kind === 'update' && movesParent(model, request.data)) {
+      await checkParentVisible(tx, model, { ...row, ...request.data }, principal);
+    }
     if (request.kind === 'update') {
       after = await delegate.update!({ where: { [id]: request.id }, data: request.data ?? {} });
       outcome = { row: after as Row, found: true };
@@ -297,6 +309,48 @@ export async function performWrite(options: {
     approvalId: options.approvalId ?? null,
   });
   return outcome;
+}
+
+/** Whether a write sets the foreign key of the relation a model is scoped through. */
+const movesParent = (model: CompiledModel, data: Record<string, unknown> | undefined) =>
+  !!model.scopeThrough &&
+  model.scopeThrough.keys.some((key) => data?.[key.localField] !== undefined);
+
+/**
+ * A model scoped through its parent is written only under a parent the caller can see (in their
+ * tenant, not soft-deleted): a create names one, an update that moves the row names another. A
+ * missing parent and another tenant's answer alike, so a write cannot probe another tenant's ids.
+ */
+async function checkParentVisible(tx: Tx, model: CompiledModel, values: Row, principal: Principal) {
+  const through = model.scopeThrough;
+  if (!through) return;
+  const fields = through.keys.map((key) => key.localField);
+  const where = unwrap(visibleParentWhere(through, values, principal));
+  if (!where) {
+    throw new OrmaiError(
+      'VALIDATION_ERROR',
+      `${model.name} needs ${fields.join(' and ')}: each one belongs to a ${through.parent.name}`,
+      { retryable: true, hints: [`pass ${fields.join(', ')}`], details: { field: fields[0] } },
+    );
+  }
+  const parent = await delegateOf(tx, through.parent.name).findFirst({
+    where,
+    select: { [through.keys[0]!.targetField]: true },
+  });
+  if (!parent) {
+    const named = fields.map((field) => `${field} ${String(values[field])}`).join(', ');
+    throw new OrmaiError(
+      'NOT_FOUND',
+      `${named}: no ${through.parent.name} that you can see, so no ${model.name} can be written under it`,
+      {
+        retryable: true,
+        hints: [
+          `name a ${through.parent.name} of your tenant that is not deleted; rows of other tenants cannot be referenced`,
+        ],
+        details: { model: through.parent.name, field: fields[0] },
+      },
+    );
+  }
 }
 
 /** Rows as JSON values (dates as ISO strings), as the audit record stores them. */

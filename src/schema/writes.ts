@@ -8,7 +8,7 @@ import { modelNames, type NamingOptions } from './naming.js';
 import { GRAPHQL_SCALAR, type SchemaParts } from './parts.js';
 import { createWhereTranslator } from './where.js';
 import {
-  APPROVAL_TABLE,
+  approvalTable,
   checkWrite,
   needsApproval,
   performWrite,
@@ -293,9 +293,9 @@ function addApprovalFields(parts: SchemaParts) {
         ),
       ),
     );
-  const load = async (db: Tx, id: string, tenant: string, lock = false) => {
+  const load = async (context: OrmaiContext, db: Tx, id: string, tenant: string, lock = false) => {
     const [row] = (await db.$queryRawUnsafe(
-      `SELECT * FROM "${APPROVAL_TABLE}" WHERE id = $1 AND tenant = $2${lock ? ' FOR UPDATE' : ''}`,
+      `SELECT * FROM ${approvalTable(context)} WHERE id = $1 AND tenant = $2${lock ? ' FOR UPDATE' : ''}`,
       id,
       tenant,
     )) as unknown as ApprovalRow[];
@@ -312,7 +312,7 @@ function addApprovalFields(parts: SchemaParts) {
       nullable: true,
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root: unknown, args: { id: string }, context: OrmaiContext) => {
-        const row = await load(context.prisma as Tx, String(args.id), tenantOf(context));
+        const row = await load(context, context.prisma as Tx, String(args.id), tenantOf(context));
         if (!row) return null;
         // the requester polls their own; approvers see every request of the tenant
         return policy.canApprove || parseJson(row.principal).sub === context.principal?.sub
@@ -333,7 +333,7 @@ function addApprovalFields(parts: SchemaParts) {
         context: OrmaiContext,
       ) => {
         const rows = (await (context.prisma as Tx).$queryRawUnsafe(
-          `SELECT * FROM "${APPROVAL_TABLE}" WHERE tenant = $1 ORDER BY created_at DESC, id LIMIT $2`,
+          `SELECT * FROM ${approvalTable(context)} WHERE tenant = $1 ORDER BY created_at DESC, id LIMIT $2`,
           tenantOf(context),
           parts.takeOf(args.first ?? 100),
         )) as unknown as ApprovalRow[];
@@ -353,11 +353,11 @@ function addApprovalFields(parts: SchemaParts) {
     const decider = context.principal!.sub;
     // the row lock makes concurrent approvers take turns: the second finds it decided
     const outcome = await prisma.$transaction(async (tx) => {
-      const row = await load(tx, id, tenant, true);
+      const row = await load(context, tx, id, tenant, true);
       if (!row) throw notFound(id);
       if (status(row) === 'expired' && row.status === 'pending') {
         await tx.$queryRawUnsafe(
-          `UPDATE "${APPROVAL_TABLE}" SET status = 'expired', decided_at = now() WHERE id = $1 RETURNING id`,
+          `UPDATE ${approvalTable(context)} SET status = 'expired', decided_at = now() WHERE id = $1 RETURNING id`,
           id,
         );
         return { row: { ...row, status: 'expired' }, error: 'expired' as const };
@@ -365,7 +365,7 @@ function addApprovalFields(parts: SchemaParts) {
       if (row.status !== 'pending') return { row, error: row.status };
       if (decision === 'reject') {
         const [rejected] = (await tx.$queryRawUnsafe(
-          `UPDATE "${APPROVAL_TABLE}" SET status = 'rejected', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
+          `UPDATE ${approvalTable(context)} SET status = 'rejected', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
           id,
           decider,
           JSON.stringify({ reason: reason ?? null }),
@@ -392,7 +392,7 @@ function addApprovalFields(parts: SchemaParts) {
         approvalId: id,
       });
       const [approved] = (await tx.$queryRawUnsafe(
-        `UPDATE "${APPROVAL_TABLE}" SET status = 'approved', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
+        `UPDATE ${approvalTable(context)} SET status = 'approved', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
         id,
         decider,
         JSON.stringify(result),

@@ -16,7 +16,7 @@ export const DEFAULT_AUDIT_JSONL = join('.ormai', 'audit.jsonl');
 export function createAuditLog(config: OrmaiConfig, runtime: Runtime, logger: Logger): AuditLog {
   const wanted = config.audit?.sinks ?? ['sql', 'jsonl'];
   const sinks: AuditSink[] = [];
-  if (wanted.includes('sql')) sinks.push(new SqlAuditSink(runtime.db.sql));
+  if (wanted.includes('sql')) sinks.push(new SqlAuditSink(runtime.db.sql, runtime.tables));
   if (wanted.includes('jsonl')) {
     const path = config.audit?.jsonlPath ?? DEFAULT_AUDIT_JSONL;
     mkdirSync(dirname(path), { recursive: true });

@@ -48,6 +48,8 @@ export interface GatewayOptions {
   audit?: AuditLog;
   /** Decides writes the policy gates with requireApproval (default: the persistent queue). */
   approvalGate?: ApprovalGate;
+  /** Where GraphQL is served (default `/graphql`). */
+  graphqlPath?: string;
 }
 
 export interface Gateway {
@@ -118,6 +120,7 @@ query RecentOrders {
 /** The GraphQL endpoint: auth, per-role schemas, budgets, trace ids, error shape and GraphiQL. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { runtime, logger } = options;
+  const graphqlPath = options.graphqlPath ?? '/graphql';
   const engine = runtime.policy;
   // the most generous budgets of any role bound what graphql-armor lets through to the per-role checks
   const widest = engine.forRoles(engine.declaredRoles).budgets;
@@ -165,7 +168,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       affected_rows: facts.affectedRows,
       approval_id: facts.approvalId,
     };
-    const [record] = await writeChained(tx, [entry]);
+    const [record] = await writeChained(tx, [entry], runtime.tables);
     writesOf(request).push(record!);
   };
 
@@ -322,7 +325,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const yoga = createYoga<Record<string, unknown>, OrmaiContext>({
     schema: async (context: { request: Request } & InternalRequestContext) =>
       schemaFor(await principalFor(context)),
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: graphqlPath,
     landingPage: false,
     renderGraphiQL,
     graphiql: {
@@ -347,6 +350,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return {
         principal,
         prisma: runtime.prisma,
+        ormaiTables: runtime.tables,
         traceId: traceOf(context.request),
         policyFor,
         ...(options.approvalGate ? { approvalGate: options.approvalGate } : {}),
@@ -404,7 +408,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     fetch: (input, init) => Promise.resolve(yoga.fetch(input as never, init ?? {})),
     authenticate: principalOf,
     async execute({ principal, document, variables, traceId, surface = 'mcp', operation }) {
-      const request = new Request('http://ormai.internal/graphql', {
+      const request = new Request(`http://ormai.internal${graphqlPath}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

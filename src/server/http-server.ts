@@ -1,23 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { Runtime } from '../runtime.js';
-import type { Gateway } from './gateway.js';
-import type { Logger } from './logger.js';
+import { createServerAdapter } from '@whatwg-node/server';
+import { createRouter, type FetchHandler, type RouterOptions } from './router.js';
 
 export const DEFAULT_PORT = 4000;
 export const DEFAULT_HOST = '127.0.0.1';
 
-export interface HttpServerOptions {
-  gateway: Gateway;
-  runtime: Runtime;
-  logger: Logger;
+export interface HttpServerOptions extends RouterOptions {
   port?: number;
   host?: string;
-  /** Serves MCP (Streamable HTTP) at `/mcp`. */
-  mcp?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-  /** The audit log: while it refuses calls (a sink down, its queue full) /healthz says so. */
-  audit?: AuditLog;
 }
 
 export interface RunningServer {
@@ -26,52 +17,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A Web-standard handler as a node:http request listener (Express, Fastify's raw request, node:http). */
+export function toNodeHandler(handler: FetchHandler) {
+  return createServerAdapter(handler);
+}
+
 /** node:http in front of the gateway: `/graphql` (GraphiQL on GET from a browser), `/mcp`, `/healthz`. */
-export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
-  const { gateway, runtime, logger } = options;
+export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
+  return listen(createRouter(options), options);
+}
 
-  const healthz = async (res: ServerResponse) => {
-    try {
-      await runtime.db.sql.query('SELECT 1');
-      // the gateway refuses calls it cannot record: then the service is not healthy either
-      if (options.audit && !options.audit.available('read')) {
-        sendJson(res, 503, {
-          status: 'unavailable',
-          database: runtime.db.kind,
-          audit: 'unavailable',
-        });
-        return;
-      }
-      sendJson(res, 200, { status: 'ok', database: runtime.db.kind });
-    } catch (error) {
-      logger.error({ err: error }, 'health check: the database does not answer');
-      sendJson(res, 503, { status: 'unavailable', database: runtime.db.kind });
-    }
-  };
-
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return void healthz(res);
-    if (path === '/graphql') return void gateway.yoga(req, res);
-    if (path === '/mcp' && options.mcp) {
-      options.mcp(req, res).catch((error: unknown) => {
-        logger.error({ err: error }, 'MCP request failed');
-        if (!res.headersSent)
-          sendJson(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
-      });
-      return;
-    }
-    if (path === '/') {
-      res.writeHead(302, { location: '/graphql' }).end();
-      return;
-    }
-    sendJson(res, 404, {
-      errors: [
-        { message: `no route ${path}`, extensions: { code: 'NOT_FOUND', retryable: false } },
-      ],
-    });
-  });
-
+/** Serves a Web-standard handler on a port; resolves once it listens. */
+export async function listen(
+  handler: FetchHandler,
+  options: { port?: number; host?: string },
+): Promise<RunningServer> {
+  const server = createServer(toNodeHandler(handler));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_PORT, options.host ?? DEFAULT_HOST, () => resolve());
@@ -90,8 +51,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         setTimeout(() => server.closeAllConnections(), 5000).unref();
       }),
   };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }

@@ -67,14 +67,22 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
     if (kind === 'postgres') {
       const url = process.env.TEST_DATABASE_URL!;
       const schema = `ormai_test_${randomBytes(5).toString('hex')}`;
-      options = { databaseUrl: url, schema, logQueries: true };
+      options = {
+        databaseUrl: url,
+        schema,
+        ormaiSchema: `${schema}_ormai`,
+        applyMigrations: true,
+        logQueries: true,
+      };
       dropSchema = async () => {
         const admin = await openDatabase({ kind: 'postgres', url, schema: 'public', poolSize: 1 });
-        await admin.sql.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await admin.sql.exec(
+          `DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_ormai" CASCADE`,
+        );
         await admin.close();
       };
     } else {
-      options = { dataDir: 'memory://', logQueries: true };
+      options = { dataDir: 'memory://', applyMigrations: true, logQueries: true };
     }
     const runtime = await openRuntime(
       testOptions.policy ? { ...saasApp, policy: testOptions.policy } : saasApp,
@@ -86,7 +94,7 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
     if (testOptions.audit) {
       const dir = mkdtempSync(join(tmpdir(), 'ormai-audit-'));
       const sinks = {
-        sql: new SqlAuditSink(runtime.db.sql),
+        sql: new SqlAuditSink(runtime.db.sql, runtime.tables),
         jsonl: new JsonlAuditSink(join(dir, 'audit.jsonl')),
         memory: new MemoryAuditSink(),
       };

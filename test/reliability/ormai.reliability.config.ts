@@ -8,5 +8,5 @@ if (!url) throw new Error('RELIABILITY_DATABASE_URL is not set (the reliability 
 
 export default defineConfig({
   app: saasApp,
-  database: { url, schema: 'ormai_reliability' },
+  database: { url, schema: 'ormai_reliability', applyMigrations: true },
 });

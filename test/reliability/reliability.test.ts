@@ -86,7 +86,7 @@ describe('reliability: ormai serve on PostgreSQL under load', () => {
     await client.connect();
     try {
       const { rows } = await client.query(
-        `SELECT count(*)::int AS n FROM "${SCHEMA}"."ormai_audit_log"`,
+        'SELECT count(*)::int AS n FROM "ormai"."ormai_audit_log"',
       );
       return rows[0].n as number;
     } finally {
@@ -151,6 +151,7 @@ describe('reliability: ormai serve on PostgreSQL under load', () => {
     const runtime = await openRuntime(saasApp, {
       databaseUrl: `postgresql://postgres@127.0.0.1:${proxy.port}/postgres`,
       schema: SCHEMA,
+      applyMigrations: true,
     });
     const gateway = createGateway({
       runtime,
