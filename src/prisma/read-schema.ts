@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Datamodel, DatamodelField, DatamodelModel } from '../policy/datamodel.js';
 
 /** The subset of Prisma's DMMF datamodel that ormai reads. */
@@ -24,8 +25,11 @@ const require = createRequire(import.meta.url);
  * Prisma's own schema parser (`@prisma/prisma-schema-wasm`): no generator to add and no `prisma
  * generate` to run for ormai. Table and column names from `@@map`/`@map` are kept (`dbName`).
  */
-export function readPrismaSchema(path: string): Datamodel {
-  const files = schemaFiles(resolve(path));
+export function readPrismaSchema(path: string | URL): Datamodel {
+  const location = path instanceof URL ? fileURLToPath(path) : resolve(path);
+  const files = schemaFiles(location).map(
+    ([name, text]) => [name, withoutConnectionUrls(text)] as [string, string],
+  );
   const wasm = require('@prisma/prisma-schema-wasm') as SchemaWasm;
   let dmmf: { datamodel: { models: DmmfModel[] } };
   try {
@@ -94,13 +98,26 @@ export function schemaFiles(path: string): [string, string][] {
   return found.sort(([a], [b]) => a.localeCompare(b));
 }
 
+/**
+ * Prisma 7 moved connection URLs to prisma.config.ts and its parser refuses them in the schema;
+ * Prisma 6 schemas still have `url = env("DATABASE_URL")`. The datamodel needs none of them.
+ */
+function withoutConnectionUrls(schema: string): string {
+  return schema.replace(
+    /(datasource\s+\w+\s*\{)([^}]*)\}/g,
+    (_block, head: string, body: string) =>
+      `${head}${body.replace(/^\s*(url|directUrl|shadowDatabaseUrl)\s*=.*$/gm, '')}}`,
+  );
+}
+
 /** The parser throws a JSON string of diagnostics or a plain message; either way, one readable line. */
 function schemaErrorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
+  let message = text;
   try {
-    const parsed = JSON.parse(text) as { message?: string };
-    return parsed.message ?? text;
-  } catch {
-    return text;
-  }
+    message = (JSON.parse(text) as { message?: string }).message ?? text;
+  } catch {}
+  // the parser colours its output for a terminal
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape is what is removed
+  return message.replace(/\u001b\[[0-9;]*m/g, '');
 }
