@@ -31,7 +31,7 @@ describe('ormai check', () => {
       'error agent: Customer.orders → Order: not scoped: the relation leads from tenant data into rows of every tenant',
     );
     expect(output).toContain(
-      'error agent: Order: not scoped: it has no tenant field; name one (tenantField) or mark it global: true',
+      'error agent: Order: not scoped: it has no tenant field; name one (tenantField), scope it through a required parent relation (scopeThrough) or mark it global: true',
     );
     expect(output).toContain(
       'error sales: Tenant.products → Product: not scoped: the relation leads from tenant data into rows of every tenant',

@@ -27,7 +27,7 @@ describe('PolicyBuilder', () => {
     expect(policy).toEqual({
       profile: 'prod',
       expose: ['Tenant', 'Customer', 'Order', 'OrderItem', 'Product'],
-      denyFields: [...DEFAULT_DENY_GLOBS, '*internal*'],
+      denyFields: ['*internal*'],
       tenantField: 'tenantId',
       budgets: { maxIncludeDepth: 2 },
       models: {
@@ -76,6 +76,35 @@ describe('PolicyBuilder', () => {
       { AND: [{ status: { not: 'cancelled' } }, { salesRepId: '$principal.sub' }] },
     ]);
     expect(sales.budgets.maxIncludeDepth).toBe(2);
+  });
+
+  it('denyFields adds to the default globs; withoutDefaultDenyFields drops them', () => {
+    const fieldsOf = (built: ReturnType<PolicyBuilder['build']>) => {
+      const engine = compilePolicy(built, saasApp.datamodel);
+      if (!engine.ok) throw new Error(engine.message);
+      return [...engine.value.forRoles([]).models.get('User')!.fields.keys()];
+    };
+    const added = new PolicyBuilder().denyFields(['role']).build();
+    expect(added.denyFields).toEqual(['role']);
+    expect(fieldsOf(added)).not.toContain('role');
+    expect(fieldsOf(added)).not.toContain('passwordHash');
+    const replaced = new PolicyBuilder().withoutDefaultDenyFields().denyFields(['role']).build();
+    expect(replaced).toMatchObject({ keepDefaultDenyFields: false, denyFields: ['role'] });
+    expect(fieldsOf(replaced)).toContain('passwordHash');
+    expect(DEFAULT_DENY_GLOBS).toContain('*password*');
+  });
+
+  it('scopeThrough names the parent relation', () => {
+    const built = new PolicyBuilder()
+      .tenantScope('id', 'Tenant')
+      .scopeThrough('OrderItem', 'order')
+      .build();
+    expect(built.models?.OrderItem).toEqual({ scopeThrough: 'order' });
+    const engine = compilePolicy(built, saasApp.datamodel);
+    if (!engine.ok) throw new Error(engine.message);
+    const item = engine.value.forRoles([]).models.get('OrderItem')!;
+    expect(item.tenantField).toBeNull();
+    expect(item.scopeThrough).toMatchObject({ relation: 'order', parent: { name: 'Order' } });
   });
 
   it('rejects a bad shape with the path', () => {

@@ -1,10 +1,15 @@
 // Pins the pure policy core: compilation against the datamodel, default deny globs, row scope and
 // principal coercion. No database.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { saasApp } from '../examples/saas/app.js';
 import { compilePolicy } from '../src/policy/compile-policy.js';
+import { DEFAULT_DENY_GLOBS } from '../src/policy/defaults.js';
 import { matchesAnyGlob, toSnakeCase } from '../src/policy/globs.js';
 import { coerceToFieldType, rowInScope, rowScope } from '../src/policy/row-scope.js';
+import { readPrismaSchema } from '../src/prisma/read-schema.js';
 
 const principal = (tenantId: string | number | null) => ({
   sub: '7',
@@ -110,6 +115,48 @@ describe('deny globs', () => {
     ).toBe(denied);
   });
 
+  it.each([
+    ['accessCode', true],
+    ['twoFactorBackupCodes', true],
+    ['recoveryCodes', true],
+    ['twoFactorSecret', true],
+    ['otpCode', true],
+    ['emailOtp', true],
+    ['totpKey', true],
+    ['otpauthUrl', true],
+    ['passphrase', true],
+    ['credentials', true],
+    ['signingKey', true],
+    ['encryption_key', true],
+    ['postalCode', false],
+    ['countryCode', false],
+    ['code', false],
+    ['footprint', false],
+    ['options', false],
+    ['twoFactorEnabled', false],
+    ['sessionId', false],
+    ['creditCents', false],
+    ['accessLevel', false],
+  ])('the default globs deny %s: %s', (name, denied) => {
+    expect(matchesAnyGlob(name, DEFAULT_DENY_GLOBS)).toBe(denied);
+  });
+
+  it("a policy's denyFields adds to the defaults; keepDefaultDenyFields: false drops them", () => {
+    const userFields = (policy: object) => {
+      const result = compilePolicy(policy, saasApp.datamodel);
+      if (!result.ok) throw new Error(result.message);
+      return [...result.value.forRoles([]).models.get('User')!.fields.keys()];
+    };
+    const added = userFields({ denyFields: ['role'] });
+    expect(added).not.toContain('role');
+    expect(added).not.toContain('passwordHash');
+    expect(added).not.toContain('apiKey');
+    const replaced = userFields({ denyFields: ['role'], keepDefaultDenyFields: false });
+    expect(replaced).not.toContain('role');
+    expect(replaced).toContain('passwordHash');
+    expect(replaced).toContain('apiKey');
+  });
+
   it('snake-cases camelCase', () => {
     expect(toSnakeCase('passwordHash')).toBe('password_hash');
     expect(toSnakeCase('APIKey')).toBe('api_key');
@@ -151,5 +198,92 @@ describe('row scope', () => {
     expect(coerceToFieldType('Int', '4.2')).toBeUndefined();
     expect(coerceToFieldType('String', 42)).toBe('42');
     expect(coerceToFieldType('BigInt', '9007199254740993')).toBe(9007199254740993n);
+  });
+});
+
+describe('field names given as column names', () => {
+  // an app that maps every field to a snake_case column, as Prisma apps on older databases do
+  const dir = mkdtempSync(join(tmpdir(), 'ormai-policy-'));
+  writeFileSync(
+    join(dir, 'schema.prisma'),
+    `datasource db {
+  provider = "postgresql"
+}
+model Team {
+  id       Int       @id
+  name     String
+  projects Project[]
+}
+model Project {
+  id        Int       @id
+  code      String    @map("access_code")
+  teamId    Int       @map("team_id")
+  ownerId   Int       @map("owner_id")
+  title     String
+  deletedAt DateTime? @map("deleted_at")
+  team      Team      @relation(fields: [teamId], references: [id])
+  @@map("projects")
+}
+`,
+  );
+  const datamodel = readPrismaSchema(join(dir, 'schema.prisma'));
+  const problems = (policy: object) => {
+    const result = compilePolicy(policy, datamodel);
+    return result.ok ? [] : result.hints;
+  };
+
+  it('names the Prisma field when the policy names its column', () => {
+    expect(
+      problems({
+        models: {
+          Team: { tenantField: 'id' },
+          Project: {
+            tenantField: 'team_id',
+            softDeleteField: 'deleted_at',
+            ownershipField: 'owner_id',
+            fields: { mask: { owner_id: true } },
+            rowFilter: { team_id: 1 },
+          },
+        },
+        views: [{ name: 'ProjectCard', model: 'Project', fields: ['id', 'owner_id'] }],
+      }),
+    ).toEqual([
+      'models.Project.fields.mask: unknown field owner_id (the column of ownerId: name the Prisma field)',
+      'models.Project.ownershipField: unknown field owner_id (the column of ownerId: name the Prisma field)',
+      'models.Project.rowFilter: unknown field team_id (the column of teamId: name the Prisma field)',
+      'models.Project.tenantField: unknown field team_id (the column of teamId: name the Prisma field)',
+      'models.Project.softDeleteField: unknown DateTime field deleted_at (the column of deletedAt: name the Prisma field)',
+      'views[0] ProjectCard.fields: unknown field owner_id (the column of ownerId: name the Prisma field)',
+    ]);
+  });
+
+  it('the deny globs match column names too', () => {
+    const result = compilePolicy({ models: { Team: { tenantField: 'id' } } }, datamodel);
+    if (!result.ok) throw new Error(result.message);
+    const fields = [...result.value.forRoles([]).models.get('Project')!.fields.keys()];
+    expect(fields).not.toContain('code');
+    expect(fields).toContain('title');
+  });
+
+  it('suggests the closest field, matching column names too', () => {
+    expect(problems({ models: { Project: { fields: { allow: ['team_idd', 'titel'] } } } })).toEqual(
+      [
+        'models.Project.fields.allow: unknown field team_idd; did you mean teamId?',
+        'models.Project.fields.allow: unknown field titel; did you mean title?',
+      ],
+    );
+  });
+
+  it('a policy-wide tenantField no model has is one error, not a model-by-model check failure', () => {
+    expect(problems({ tenantField: 'team_id', models: { Team: { tenantField: 'id' } } })).toEqual([
+      'tenantField: no model would be tenant-scoped: unknown field team_id (the column of teamId: name the Prisma field)',
+    ]);
+    const saas = compilePolicy({ tenantField: 'tenantld' }, saasApp.datamodel);
+    expect(saas.ok ? [] : saas.hints).toEqual([
+      'tenantField: no model would be tenant-scoped: unknown field tenantld; did you mean tenantId?',
+    ]);
+    expect(problems({ tenantField: 'teamId', softDeleteField: 'deleted_at' })).toEqual([
+      'softDeleteField: no row would count as deleted: unknown DateTime field deleted_at (the column of deletedAt: name the Prisma field)',
+    ]);
   });
 });

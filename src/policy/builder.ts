@@ -1,4 +1,3 @@
-import { DEFAULT_DENY_GLOBS } from './defaults.js';
 import {
   type Budgets,
   type ModelPolicy,
@@ -133,7 +132,13 @@ export class PolicyBuilder extends RulesBuilder<ModelPolicy> {
 
   /** Denies field-name globs on every model, in addition to the defaults (`*password*`, …). */
   denyFields(globs: string[]): this {
-    this.#policy.denyFields = [...(this.#policy.denyFields ?? DEFAULT_DENY_GLOBS), ...globs];
+    this.#policy.denyFields = [...(this.#policy.denyFields ?? []), ...globs];
+    return this;
+  }
+
+  /** Drops the default deny globs (`DEFAULT_DENY_GLOBS`): only `denyFields` applies. */
+  withoutDefaultDenyFields(): this {
+    this.#policy.keepDefaultDenyFields = false;
     return this;
   }
 
@@ -141,6 +146,15 @@ export class PolicyBuilder extends RulesBuilder<ModelPolicy> {
   tenantScope(field: string, model?: string): this {
     if (model) this.rules(model).tenantField = field;
     else this.#policy.tenantField = field;
+    return this;
+  }
+
+  /**
+   * The model's rows belong to the tenant of their parent, through a required to-one relation
+   * (`scopeThrough('OrderItem', 'order')`): visible iff the parent is, by its tenant and soft delete.
+   */
+  scopeThrough(model: string, relation: string): this {
+    this.rules(model).scopeThrough = relation;
     return this;
   }
 

@@ -1,4 +1,4 @@
-import type { PolicyEngine } from './compile-policy.js';
+import type { CompiledModel, PolicyEngine } from './compile-policy.js';
 
 export interface Finding {
   severity: 'error' | 'warning';
@@ -11,7 +11,8 @@ export interface Finding {
 
 /**
  * Static verification of a policy against its datamodel, for every role: every readable model is
- * tenant-scoped or explicitly global, no allowed relation walks from scoped rows into unscoped ones,
+ * tenant-scoped (by a tenant field, or through its parent) or explicitly global, no allowed
+ * relation walks from scoped rows into unscoped ones,
  * a model that requires a filter can be filtered, and writes in the prod profile need a reason.
  * Pure; `ormai check` prints the findings and the server refuses to start on an error.
  */
@@ -25,19 +26,18 @@ export function checkPolicy(engine: PolicyEngine): Finding[] {
     const role = roles[0] ?? '*';
     const compiled = engine.forRoles(roles);
     for (const model of compiled.models.values()) {
-      const scoped = model.tenantField !== null || model.global;
-      if (!scoped) {
+      if (!isScoped(model)) {
         findings.push({
           severity: 'error',
           role,
           path: model.name,
           message:
-            'not scoped: it has no tenant field; name one (tenantField) or mark it global: true',
+            'not scoped: it has no tenant field; name one (tenantField), scope it through a required parent relation (scopeThrough) or mark it global: true',
         });
       }
       for (const relation of model.relations.values()) {
         const target = compiled.models.get(relation.target)!;
-        if ((model.tenantField || model.global) && !target.tenantField && !target.global) {
+        if (isScoped(model) && !isScoped(target)) {
           findings.push({
             severity: 'error',
             role,
@@ -93,6 +93,9 @@ export function checkPolicy(engine: PolicyEngine): Finding[] {
   }
   return findings;
 }
+
+const isScoped = (model: CompiledModel) =>
+  model.tenantField !== null || model.scopeThrough !== null || model.global;
 
 export function formatFinding(finding: Finding): string {
   return `${finding.severity === 'error' ? 'error' : 'warn '} ${finding.role}: ${finding.path}: ${finding.message}`;

@@ -30,27 +30,55 @@ export interface CompiledField {
   redaction: Redaction | null;
 }
 
+/** One pair of join columns: this model's field equals the target's field. */
+export interface RelationKey {
+  localField: string;
+  targetField: string;
+}
+
 export interface CompiledRelation {
   name: string;
   target: string;
   list: boolean;
   nullable: boolean;
   /** When the relation joins on single fields: this model's field equals the target's field. */
-  join: { localField: string; targetField: string } | null;
+  join: RelationKey | null;
+  /** Every pair of join fields (one, or several for a compound key); null for many-to-many. */
+  keys: RelationKey[] | null;
 }
 
 /** A where template: Prisma-shaped, with `$principal.<claim>` strings filled in per request. */
 export type WhereTemplate = Record<string, unknown>;
 
-export interface CompiledModel {
+/**
+ * The part of a model's scope that is the same for every role: its tenant (by its own field, or
+ * through its parent) and its soft delete. What a child scoped through the model inherits.
+ */
+export interface TenantScope {
   name: string;
+  /** The field compared with the principal's tenant; null for a global, unscoped or scope-through model. */
+  tenantField: CompiledField | null;
+  softDeleteField: string | null;
+  /** The parent whose tenant scope this model's rows take (`scopeThrough`); null otherwise. */
+  scopeThrough: ScopeThrough | null;
+}
+
+export interface ScopeThrough {
+  /** The required to-one relation to the parent. */
+  relation: string;
+  /** This model's foreign key fields and the parent's fields they reference. */
+  keys: RelationKey[];
+  parent: TenantScope;
+}
+
+export interface CompiledModel extends TenantScope {
   /** The single-field primary key, or null for a compound or missing one. */
   idField: CompiledField | null;
-  /** The field compared with the principal's tenant; null for a global or unscoped model. */
-  tenantField: CompiledField | null;
-  /** Explicitly not tenant-scoped. A model with neither a tenant field nor this is unscoped (ormai check fails). */
+  /**
+   * Explicitly not tenant-scoped. A model with no tenant field, no scope through a parent and not
+   * global is unscoped (ormai check fails).
+   */
   global: boolean;
-  softDeleteField: string | null;
   /** Readable scalar fields, in datamodel order. */
   fields: Map<string, CompiledField>;
   /** Relations to models readable by the same roles. */
@@ -127,6 +155,7 @@ export function compilePolicy(input: unknown, datamodel: Datamodel): Result<Poli
 
   const profile = policy.profile ?? 'prod';
   const declaredRoles = Object.keys(policy.roles ?? {}).sort();
+  const scopes = tenantScopes(policy, datamodel);
   const cache = new Map<string, CompiledPolicy>();
   const engine: PolicyEngine = {
     policy,
@@ -139,7 +168,7 @@ export function compilePolicy(input: unknown, datamodel: Datamodel): Result<Poli
       const key = known.join(',');
       let compiled = cache.get(key);
       if (!compiled) {
-        compiled = compileForRoles(policy, datamodel, profile, known);
+        compiled = compileForRoles(policy, datamodel, scopes, profile, known);
         cache.set(key, compiled);
       }
       return compiled;
@@ -155,6 +184,7 @@ function invalid(problems: string[]) {
 function compileForRoles(
   policy: Policy,
   datamodel: Datamodel,
+  scopes: Map<string, TenantScope>,
   profile: Profile,
   roles: string[],
 ): CompiledPolicy {
@@ -180,20 +210,12 @@ function compileForRoles(
     if (views.length === 0) continue;
 
     const fields = unionFields(model, views);
-    const byName = new Map(model.fields.map((field) => [field.name, field]));
-    const tenantName = base.tenantField ?? policy.tenantField ?? DEFAULT_TENANT_FIELD;
-    const tenant = base.global ? undefined : byName.get(tenantName);
-    const softDelete = base.softDeleteField ?? policy.softDeleteField ?? DEFAULT_SOFT_DELETE_FIELD;
-    const softDeleteField =
-      softDelete !== false && byName.get(softDelete)?.type === 'DateTime' ? softDelete : null;
     const ids = model.fields.filter((field) => field.isId);
 
     compiled.set(name, {
-      name,
+      ...scopes.get(name)!,
       idField: ids.length === 1 ? toCompiledField(ids[0]!, null) : null,
-      tenantField: tenant && tenant.kind !== 'object' ? toCompiledField(tenant, null) : null,
       global: base.global ?? false,
-      softDeleteField,
       fields,
       relations: new Map(),
       rowFilters: views.some((view) => view.rowFilter === null)
@@ -209,12 +231,14 @@ function compileForRoles(
     for (const field of models[name]!.fields) {
       if (field.kind !== 'object' || !allowed.has(field.name) || !compiled.has(field.type))
         continue;
+      const keys = relationKeys(datamodel, name, field);
       compiledModel.relations.set(field.name, {
         name: field.name,
         target: field.type,
         list: field.isList,
         nullable: !field.isRequired,
-        join: relationJoin(datamodel, name, field),
+        join: keys?.length === 1 ? keys[0]! : null,
+        keys,
       });
     }
   }
@@ -293,13 +317,16 @@ function roleView(
   if (rules.some((rule) => rule.hidden)) return null;
   if (policy.expose && !policy.expose.includes(name)) return null;
   const denyGlobs = [
-    ...(policy.denyFields ?? DEFAULT_DENY_GLOBS),
+    ...(policy.keepDefaultDenyFields === false ? [] : DEFAULT_DENY_GLOBS),
+    ...(policy.denyFields ?? []),
     ...rules.flatMap((rule) => rule.fields?.deny ?? []),
   ];
   const fields = new Map<string, CompiledField>();
   for (const field of model.fields) {
     if (field.kind !== 'scalar' && field.kind !== 'enum') continue;
+    // a secret is found by its column name too: `code String @map("access_code")`
     if (matchesAnyGlob(field.name, denyGlobs)) continue;
+    if (field.dbName && matchesAnyGlob(field.dbName, denyGlobs)) continue;
     if (rules.some((rule) => rule.fields?.allow && !rule.fields.allow.includes(field.name)))
       continue;
     let redaction: Redaction | null = null;
@@ -404,14 +431,17 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
   const problems: string[] = [];
   const unknownModel = (path: string, name: string) =>
     problems.push(`${path}: unknown model ${name}${suggestion(name, modelNames)}`);
+  const scalarsOf = (model: DatamodelModel) => model.fields.filter((f) => f.kind !== 'object');
+  const relationsOf = (model: DatamodelModel) =>
+    model.fields.filter((f) => f.kind === 'object').map((f) => f.name);
 
   const checkRules = (path: string, modelName: string, rules: RoleModelPolicy) => {
     const model = models[modelName]!;
-    const scalars = model.fields.filter((f) => f.kind !== 'object').map((f) => f.name);
-    const relations = model.fields.filter((f) => f.kind === 'object').map((f) => f.name);
+    const scalars = scalarsOf(model);
+    const relations = relationsOf(model);
     const field = (where: string, name: string) => {
-      if (!scalars.includes(name)) {
-        problems.push(`${path}.${where}: unknown field ${name}${suggestion(name, scalars)}`);
+      if (!scalars.some((f) => f.name === name)) {
+        problems.push(`${path}.${where}: ${unknownField(name, scalars)}`);
       }
     };
     for (const name of rules.fields?.allow ?? []) field('fields.allow', name);
@@ -433,6 +463,7 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
       problems.push(...whereProblems(`${path}.rowFilter`, datamodel, modelName, rules.rowFilter));
   };
 
+  problems.push(...policyFieldProblems(policy, datamodel));
   for (const [index, name] of (policy.expose ?? []).entries()) {
     if (!models[name]) unknownModel(`expose[${index}]`, name);
   }
@@ -442,20 +473,28 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
       continue;
     }
     checkRules(`models.${name}`, name, rules);
-    const fields = models[name]!.fields.map((f) => f.name);
-    if (rules.tenantField && !fields.includes(rules.tenantField)) {
-      problems.push(
-        `models.${name}.tenantField: unknown field ${rules.tenantField}${suggestion(rules.tenantField, fields)}`,
-      );
+    const fields = models[name]!.fields;
+    if (rules.tenantField && !fields.some((f) => f.name === rules.tenantField)) {
+      problems.push(`models.${name}.tenantField: ${unknownField(rules.tenantField, fields)}`);
     }
     if (
       rules.softDeleteField &&
-      models[name]!.fields.find((f) => f.name === rules.softDeleteField)?.type !== 'DateTime'
+      fields.find((f) => f.name === rules.softDeleteField)?.type !== 'DateTime'
     ) {
+      const known = fields.some((f) => f.name === rules.softDeleteField);
       problems.push(
-        `models.${name}.softDeleteField: ${rules.softDeleteField} is not a DateTime field of ${name}`,
+        `models.${name}.softDeleteField: ${
+          known
+            ? `${rules.softDeleteField} is not a DateTime field of ${name}`
+            : unknownField(
+                rules.softDeleteField,
+                fields.filter((f) => f.type === 'DateTime'),
+                'DateTime field',
+              )
+        }`,
       );
     }
+    problems.push(...scopeThroughProblems(policy, datamodel, name));
   }
   for (const [role, overlay] of Object.entries(policy.roles ?? {})) {
     for (const [name, rules] of Object.entries(overlay.models ?? {})) {
@@ -469,7 +508,7 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
       unknownModel(`writes.models.${name}`, name);
       continue;
     }
-    const scalars = model.fields.filter((f) => f.kind !== 'object').map((f) => f.name);
+    const scalars = scalarsOf(model);
     for (const [role, kinds] of Object.entries(byRole)) {
       if (policy.roles && !(role in policy.roles)) {
         problems.push(
@@ -478,9 +517,9 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
       }
       for (const [kind, rule] of Object.entries(kinds)) {
         for (const field of rule?.fields ?? []) {
-          if (!scalars.includes(field)) {
+          if (!scalars.some((f) => f.name === field)) {
             problems.push(
-              `writes.models.${name}.${role}.${kind}.fields: unknown field ${field}${suggestion(field, scalars)}`,
+              `writes.models.${name}.${role}.${kind}.fields: ${unknownField(field, scalars)}`,
             );
           }
         }
@@ -495,29 +534,141 @@ function validateReferences(policy: Policy, datamodel: Datamodel): string[] {
       continue;
     }
     if (models[view.name]) problems.push(`${path}.name: ${view.name} is already a model`);
-    const scalars = model.fields.filter((f) => f.kind !== 'object').map((f) => f.name);
+    const scalars = scalarsOf(model);
     for (const field of view.fields) {
-      if (!scalars.includes(field))
-        problems.push(`${path}.fields: unknown field ${field}${suggestion(field, scalars)}`);
+      if (!scalars.some((f) => f.name === field))
+        problems.push(`${path}.fields: ${unknownField(field, scalars)}`);
     }
     for (const [name, spec] of Object.entries(view.computed ?? {})) {
       const [relationName, fieldName] = ('count' in spec ? spec.count : spec.sum).split('.');
       const relation = model.fields.find((f) => f.kind === 'object' && f.name === relationName);
       if (!relation?.isList) {
         problems.push(
-          `${path}.computed.${name}: ${relationName} is not a to-many relation of ${view.model}`,
+          `${path}.computed.${name}: ${relationName} is not a to-many relation of ${view.model}${
+            relation ? '' : suggestion(relationName ?? '', relationsOf(model))
+          }`,
         );
         continue;
       }
       if ('sum' in spec) {
-        const target = models[relation.type]!.fields.find((f) => f.name === fieldName);
+        const targetFields = models[relation.type]!.fields;
+        const target = targetFields.find((f) => f.name === fieldName);
         if (!target || !['Int', 'Float', 'Decimal', 'BigInt'].includes(target.type)) {
+          const numeric = targetFields.filter((f) =>
+            ['Int', 'Float', 'Decimal', 'BigInt'].includes(f.type),
+          );
           problems.push(
-            `${path}.computed.${name}: sum needs a numeric field, as in ${relationName}.<field>`,
+            `${path}.computed.${name}: sum needs a numeric field, as in ${relationName}.<field>${
+              !target && fieldName ? `; ${unknownField(fieldName, numeric)}` : ''
+            }`,
           );
         }
       }
     }
+  }
+  return problems;
+}
+
+/**
+ * The policy-wide tenant and soft-delete fields must be fields of some model: a misspelt one
+ * (or a column name, `team_id` for `teamId`) would otherwise leave every model silently unscoped
+ * (or every soft-deleted row visible), and `ormai check` would list each model instead of the cause.
+ */
+function policyFieldProblems(policy: Policy, datamodel: Datamodel): string[] {
+  const fields = Object.values(datamodel.datamodel.models).flatMap((model) =>
+    model.fields.filter((field) => field.kind !== 'object'),
+  );
+  const problems: string[] = [];
+  if (policy.tenantField && !fields.some((field) => field.name === policy.tenantField)) {
+    problems.push(
+      `tenantField: no model would be tenant-scoped: ${unknownField(policy.tenantField, fields)}`,
+    );
+  }
+  const softDelete = policy.softDeleteField;
+  const dates = fields.filter((field) => field.type === 'DateTime');
+  if (softDelete && !dates.some((field) => field.name === softDelete)) {
+    problems.push(
+      `softDeleteField: no row would count as deleted: ${unknownField(softDelete, dates, 'DateTime field')}`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * `scopeThrough` names a required to-one relation whose target is tenant-scoped itself (by a
+ * tenant field, or through its own parent, without a cycle); the model has no tenant field of its
+ * own and is not global.
+ */
+function scopeThroughProblems(policy: Policy, datamodel: Datamodel, name: string): string[] {
+  const models = datamodel.datamodel.models;
+  const rules = policy.models?.[name];
+  if (!rules?.scopeThrough) return [];
+  const path = `models.${name}.scopeThrough`;
+  const through = rules.scopeThrough;
+  const problems: string[] = [];
+  if (rules.tenantField) {
+    problems.push(
+      `${path}: ${name} names both tenantField and scopeThrough; keep one (scopeThrough takes the tenant of the parent)`,
+    );
+  }
+  if (rules.global)
+    problems.push(`${path}: ${name} is global and scoped through ${through}; keep one`);
+  const fields = models[name]!.fields;
+  const relation = fields.find((field) => field.kind === 'object' && field.name === through);
+  if (!relation) {
+    // the foreign key named instead of its relation: `orderId` for `order`
+    const owner = fields.find(
+      (field) => field.kind === 'object' && field.relationFromFields?.includes(through),
+    );
+    const relations = fields.filter((field) => field.kind === 'object').map((field) => field.name);
+    problems.push(
+      `${path}: unknown relation ${through}${
+        owner
+          ? ` (the foreign key of ${owner.name}: name the relation)`
+          : suggestion(through, relations)
+      }`,
+    );
+    return problems;
+  }
+  if (relation.isList) {
+    problems.push(
+      `${path}: ${through} is a to-many relation; scope through the required to-one relation to the parent`,
+    );
+    return problems;
+  }
+  if (!relation.isRequired || !relation.relationFromFields?.length) {
+    problems.push(
+      `${path}: ${through} is optional, so a row without a parent would belong to no tenant; scope through a required relation`,
+    );
+    return problems;
+  }
+  if (!relationKeys(datamodel, name, relation)) {
+    problems.push(`${path}: the fields ${through} joins on cannot be read from the datamodel`);
+    return problems;
+  }
+  const chain = [name];
+  let parent = relation.type;
+  while (policy.models?.[parent]?.scopeThrough) {
+    if (chain.includes(parent)) {
+      problems.push(`${path}: a cycle: ${[...chain, parent].join(' → ')}`);
+      return problems;
+    }
+    chain.push(parent);
+    const next = models[parent]?.fields.find(
+      (field) => field.kind === 'object' && field.name === policy.models?.[parent]?.scopeThrough,
+    );
+    // a broken link is reported on the model that declares it
+    if (!next) return problems;
+    parent = next.type;
+  }
+  if (policy.models?.[parent]?.global) {
+    problems.push(
+      `${path}: ${parent} is global, so scoping through it would show every tenant's rows; give ${chain.at(-1)} a tenant field or mark it global`,
+    );
+  } else if (!tenantFieldOf(policy, parent, models[parent]!)) {
+    problems.push(
+      `${path}: ${parent} is not tenant-scoped (no tenant field), so it cannot scope ${chain.at(-1)}`,
+    );
   }
   return problems;
 }
@@ -544,12 +695,7 @@ function whereProblems(
     }
     const field = model.fields.find((f) => f.name === key);
     if (!field) {
-      problems.push(
-        `${path}: unknown field ${key}${suggestion(
-          key,
-          model.fields.map((f) => f.name),
-        )}`,
-      );
+      problems.push(`${path}: ${unknownField(key, model.fields)}`);
     } else if (field.kind === 'object' && value && typeof value === 'object') {
       for (const [op, inner] of Object.entries(value as Record<string, unknown>)) {
         if (['some', 'every', 'none', 'is', 'isNot'].includes(op)) {
@@ -561,9 +707,75 @@ function whereProblems(
   return problems;
 }
 
+/** The tenant field of a model: its own, else the policy's when it has it; none when global or scoped through a parent. */
+function tenantFieldOf(
+  policy: Policy,
+  name: string,
+  model: DatamodelModel,
+): DatamodelField | undefined {
+  const rules = policy.models?.[name];
+  if (rules?.global || rules?.scopeThrough) return undefined;
+  const tenantName = rules?.tenantField ?? policy.tenantField ?? DEFAULT_TENANT_FIELD;
+  const field = model.fields.find((candidate) => candidate.name === tenantName);
+  return field?.kind === 'object' ? undefined : field;
+}
+
+/**
+ * Every model's tenant scope, the same for every role: a child scoped through a parent takes the
+ * parent's even where a role cannot read the parent. Validation has ruled out cycles.
+ */
+function tenantScopes(policy: Policy, datamodel: Datamodel): Map<string, TenantScope> {
+  const models = datamodel.datamodel.models;
+  const scopes = new Map<string, TenantScope>();
+  const resolve = (name: string): TenantScope => {
+    const known = scopes.get(name);
+    if (known) return known;
+    const model = models[name]!;
+    const rules = policy.models?.[name];
+    const byName = new Map(model.fields.map((field) => [field.name, field]));
+    const tenant = tenantFieldOf(policy, name, model);
+    const softDelete =
+      rules?.softDeleteField ?? policy.softDeleteField ?? DEFAULT_SOFT_DELETE_FIELD;
+    const relation = rules?.scopeThrough ? byName.get(rules.scopeThrough) : undefined;
+    const scope: TenantScope = {
+      name,
+      tenantField: tenant ? toCompiledField(tenant, null) : null,
+      softDeleteField:
+        softDelete !== false && byName.get(softDelete)?.type === 'DateTime' ? softDelete : null,
+      scopeThrough: relation
+        ? {
+            relation: relation.name,
+            keys: relationKeys(datamodel, name, relation)!,
+            parent: resolve(relation.type),
+          }
+        : null,
+    };
+    scopes.set(name, scope);
+    return scope;
+  };
+  for (const name of Object.keys(models)) resolve(name);
+  return scopes;
+}
+
 function suggestion(name: string, candidates: string[]): string {
   const best = closest(name, candidates);
   return best ? `; did you mean ${best}?` : '';
+}
+
+/**
+ * `unknown field <name>` with a hint: when the name is a field's column (`@map("team_id")`), the
+ * field to name instead; otherwise the closest field, matched on field and column names alike.
+ */
+function unknownField(name: string, fields: readonly DatamodelField[], noun = 'field'): string {
+  const mapped = fields.find((field) => field.dbName === name);
+  if (mapped)
+    return `unknown ${noun} ${name} (the column of ${mapped.name}: name the Prisma field)`;
+  const best = closest(
+    name,
+    fields.flatMap((field) => (field.dbName ? [field.name, field.dbName] : [field.name])),
+  );
+  const field = fields.find((candidate) => candidate.name === best || candidate.dbName === best);
+  return `unknown ${noun} ${name}${field ? `; did you mean ${field.name}?` : ''}`;
 }
 
 function toCompiledField(field: DatamodelField, redaction: Redaction | null): CompiledField {
@@ -578,21 +790,35 @@ function toCompiledField(field: DatamodelField, redaction: Redaction | null): Co
 }
 
 /**
- * The columns a to-one relation joins on, when each side is one field: the foreign key here and the
- * target's primary key, or this model's primary key and the foreign key on the target.
+ * The fields a relation joins on, pair by pair: the foreign key here and the fields it references
+ * (`references`, or the target's primary key when the datamodel does not say), or this model's
+ * fields that the target's foreign key references. Null for a many-to-many relation.
  */
-function relationJoin(datamodel: Datamodel, modelName: string, field: DatamodelField) {
+function relationKeys(
+  datamodel: Datamodel,
+  modelName: string,
+  field: DatamodelField,
+): RelationKey[] | null {
   const models = datamodel.datamodel.models;
-  const idOf = (name: string) => {
-    const ids = models[name]?.fields.filter((candidate) => candidate.isId) ?? [];
-    return ids.length === 1 ? ids[0]!.name : null;
+  const idsOf = (name: string) =>
+    models[name]?.primaryKey?.fields ??
+    models[name]?.fields.filter((candidate) => candidate.isId).map((candidate) => candidate.name) ??
+    [];
+  const pairs = (from: readonly string[], to: readonly string[] | undefined, toModel: string) => {
+    const targets = to?.length ? to : idsOf(toModel);
+    return from.length > 0 && targets.length === from.length
+      ? from.map((name, index) => ({ from: name, to: targets[index]! }))
+      : null;
   };
   const from = field.relationFromFields ?? [];
-  if (from.length === 1) {
-    const targetId = idOf(field.type);
-    return targetId ? { localField: from[0]!, targetField: targetId } : null;
+  if (from.length > 0) {
+    return (
+      pairs(from, field.relationToFields, field.type)?.map((pair) => ({
+        localField: pair.from,
+        targetField: pair.to,
+      })) ?? null
+    );
   }
-  if (from.length > 1) return null;
   const back = models[field.type]?.fields.find(
     (candidate) =>
       candidate.kind === 'object' &&
@@ -600,8 +826,10 @@ function relationJoin(datamodel: Datamodel, modelName: string, field: DatamodelF
       candidate.type === modelName &&
       candidate !== field,
   );
-  const localId = idOf(modelName);
-  return back?.relationFromFields?.length === 1 && localId
-    ? { localField: localId, targetField: back.relationFromFields[0]! }
-    : null;
+  return (
+    pairs(back?.relationFromFields ?? [], back?.relationToFields, modelName)?.map((pair) => ({
+      localField: pair.to,
+      targetField: pair.from,
+    })) ?? null
+  );
 }

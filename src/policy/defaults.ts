@@ -1,13 +1,29 @@
 import type { Budgets, Profile } from './types.js';
 
-/** Field names denied to every role unless a policy says otherwise (case-insensitive, camelCase-aware). */
+/**
+ * Field names denied to every role (case-insensitive, matched against the name and its snake_case
+ * form, so `*access_code*` catches `accessCode`). A policy's `denyFields` adds to these;
+ * `keepDefaultDenyFields: false` drops them. Each names a secret, not a word ordinary fields
+ * contain: `*code*` would deny `postalCode`, `*otp*` would deny `footprint`.
+ */
 export const DEFAULT_DENY_GLOBS = [
   '*password*',
+  '*passphrase*',
   '*secret*',
   '*token*',
+  '*credential*',
   '*api_key*',
   '*apikey*',
   '*private_key*',
+  '*signing_key*',
+  '*encryption_key*',
+  '*access_code*',
+  '*backup_code*',
+  '*recovery_code*',
+  // one-time passwords: `otpCode`, `emailOtp`, `totpSecret`, `otpauthUrl`
+  'otp*',
+  '*_otp*',
+  '*totp*',
 ] as const;
 
 export const DEFAULT_TENANT_FIELD = 'tenantId';

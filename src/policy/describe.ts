@@ -33,7 +33,10 @@ export interface DescribedModel {
   readable: true;
   writable: boolean;
   operations: string[];
+  /** By a tenant field, or through a parent (`scopedThrough`). */
   tenantScoped: boolean;
+  /** The relation to the parent whose tenant (and soft delete) scopes these rows. */
+  scopedThrough?: { relation: string; model: string };
   softDelete: boolean;
   requireFilter: boolean;
 }
@@ -106,7 +109,15 @@ function describeModel(model: CompiledModel): DescribedModel {
     // no write surface exists yet, whatever the policy says
     writable: false,
     operations: ['get', 'query', 'aggregate'],
-    tenantScoped: model.tenantField !== null,
+    tenantScoped: model.tenantField !== null || model.scopeThrough !== null,
+    ...(model.scopeThrough
+      ? {
+          scopedThrough: {
+            relation: model.scopeThrough.relation,
+            model: model.scopeThrough.parent.name,
+          },
+        }
+      : {}),
     softDelete: model.softDeleteField !== null,
     requireFilter: model.requireFilter,
   };

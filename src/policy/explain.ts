@@ -2,8 +2,9 @@ import type { PolicyEngine } from './compile-policy.js';
 
 /**
  * A markdown table of what each role reads: one row per model field, one column per role, each cell
- * `allow`, `mask`, `hash` or `deny` (a hidden model is `deny` throughout). Row filters are listed
- * below it. `ormai explain` prints it; the example's README embeds it.
+ * `allow`, `mask`, `hash` or `deny` (a hidden model is `deny` throughout). Models scoped through a
+ * parent and row filters are listed below it. `ormai explain` prints it; the example's README
+ * embeds it.
  */
 export function explainPolicy(engine: PolicyEngine): string {
   const roles = engine.declaredRoles.length > 0 ? engine.declaredRoles : ['*'];
@@ -13,6 +14,15 @@ export function explainPolicy(engine: PolicyEngine): string {
     `|---|${roles.map(() => '---|').join('')}`,
   ];
   const filters: string[] = [];
+  for (const [name, rules] of Object.entries(engine.policy.models ?? {})) {
+    if (!rules.scopeThrough) continue;
+    const parent = engine.datamodel.datamodel.models[name]?.fields.find(
+      (field) => field.name === rules.scopeThrough,
+    )?.type;
+    filters.push(
+      `- ${name} rows are scoped through ${rules.scopeThrough} (${parent}): visible where that ${parent} is (its tenant, not deleted)`,
+    );
+  }
   for (const [name, model] of Object.entries(engine.datamodel.datamodel.models)) {
     for (const field of model.fields) {
       if (field.kind === 'object') continue;

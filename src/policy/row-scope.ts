@@ -1,4 +1,10 @@
-import type { CompiledField, CompiledModel, WhereTemplate } from './compile-policy.js';
+import type {
+  CompiledField,
+  CompiledModel,
+  ScopeThrough,
+  TenantScope,
+  WhereTemplate,
+} from './compile-policy.js';
 import type { Datamodel } from './datamodel.js';
 import type { Principal } from './principal.js';
 import { fail, ok, type Result } from './result.js';
@@ -9,22 +15,19 @@ export type WhereData = Record<string, unknown>;
 const PRINCIPAL_VARIABLE = /^\$principal\.([A-Za-z_][\w.]*)$/;
 
 /**
- * The row predicate every read of a model is ANDed with: the principal's tenant, `deletedAt IS
- * NULL` where the model soft-deletes, and the roles' row filters (ownership and custom filters,
- * ORed across roles). An empty object means every row is visible.
+ * The row predicate every read of a model is ANDed with: the principal's tenant (or, for a model
+ * scoped through a parent, its parent's tenant scope as a relation filter), `deletedAt IS NULL`
+ * where the model soft-deletes, and the roles' row filters (ownership and custom filters, ORed
+ * across roles). An empty object means every row is visible.
  */
 export function rowScope(
   model: CompiledModel,
   principal: Principal | null,
   datamodel: Datamodel,
 ): Result<WhereData> {
-  const parts: WhereData[] = [];
-  if (model.tenantField) {
-    const tenant = tenantValue(model.tenantField, principal);
-    if (!tenant.ok) return tenant;
-    parts.push({ [model.tenantField.name]: tenant.value });
-  }
-  if (model.softDeleteField) parts.push({ [model.softDeleteField]: null });
+  const tenant = tenantScope(model, principal);
+  if (!tenant.ok) return tenant;
+  const parts = [tenant.value];
   if (model.rowFilters) {
     const bound = model.rowFilters.map((template) =>
       bindTemplate(template, model.name, principal, datamodel),
@@ -32,6 +35,49 @@ export function rowScope(
     parts.push(bound.length === 1 ? bound[0]! : { OR: bound });
   }
   return ok(and(parts));
+}
+
+/**
+ * The role-independent part of the scope: the tenant field equal to the principal's tenant, or
+ * `{ order: { is: <the parent's tenant scope> } }` through a parent (recursively), and not
+ * soft-deleted. Prisma writes the relation filter as a join to the parent's table, so the
+ * parent's columns decide, never a copy of the tenant id on the child.
+ */
+export function tenantScope(scope: TenantScope, principal: Principal | null): Result<WhereData> {
+  const parts: WhereData[] = [];
+  if (scope.tenantField) {
+    const tenant = tenantValue(scope.tenantField, principal);
+    if (!tenant.ok) return tenant;
+    parts.push({ [scope.tenantField.name]: tenant.value });
+  }
+  if (scope.scopeThrough) {
+    const parent = tenantScope(scope.scopeThrough.parent, principal);
+    if (!parent.ok) return parent;
+    parts.push({ [scope.scopeThrough.relation]: { is: parent.value } });
+  }
+  if (scope.softDeleteField) parts.push({ [scope.softDeleteField]: null });
+  return ok(and(parts));
+}
+
+/**
+ * The where that finds, among the parents the principal may see, the parent that `values` (a row
+ * about to be written) point to through the model's scope-through relation; null when a key is
+ * missing. A write may only attach a row to a visible parent.
+ */
+export function visibleParentWhere(
+  through: ScopeThrough,
+  values: Record<string, unknown>,
+  principal: Principal | null,
+): Result<WhereData | null> {
+  if (through.keys.some((key) => values[key.localField] == null)) return ok(null);
+  const parent = tenantScope(through.parent, principal);
+  if (!parent.ok) return parent;
+  return ok(
+    and([
+      parent.value,
+      Object.fromEntries(through.keys.map((key) => [key.targetField, values[key.localField]])),
+    ]),
+  );
 }
 
 /** One where from several: merged into one object while no key repeats, else an AND list. */
@@ -127,7 +173,10 @@ function principalVariable(principal: Principal | null, path: string): unknown {
 
 /**
  * True when a row the database returned satisfies the model's tenant scope and soft delete (the
- * after-fetch check behind every field that returns rows).
+ * after-fetch check behind every field that returns rows). A model scoped through a parent is
+ * checked for its own soft delete only: the row does not show its parent's tenant, so that part
+ * is left to the SQL, which carries it on every path that loads such rows (see the tenant-scope
+ * plugin).
  */
 export function rowInScope(
   model: CompiledModel,

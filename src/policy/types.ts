@@ -42,6 +42,17 @@ export const modelPolicySchema = z
     global: z.boolean().optional(),
     /** The field holding the tenant id; defaults to the policy's `tenantField` when the model has it. */
     tenantField: name.optional(),
+    /**
+     * Scoped by a parent instead of a tenant field: a required to-one relation (`'order'` on an
+     * order item). A row is visible iff its parent is in the caller's tenant (by the parent's own
+     * tenant field, or through the parent's parent) and not soft-deleted; enforced in SQL as a
+     * relation filter. The parent's role rules (ownership, row filters) do not carry over: give the
+     * child its own, e.g. `rowFilter: { order: { is: { salesRepId: '$principal.sub' } } }`.
+     * It replaces the policy's `tenantField` on this model, even when the model has that column (a
+     * denormalised copy is then an ordinary field); naming both it and `tenantField`, or `global`,
+     * is an error. Writes set the parent only to one of the caller's visible parents.
+     */
+    scopeThrough: name.optional(),
     /** The soft-delete timestamp; `false` turns soft delete off for this model. */
     softDeleteField: z.union([name, z.literal(false)]).optional(),
   })
@@ -150,8 +161,16 @@ export const policySchema = z
     softDeleteField: z.union([name, z.literal(false)]).optional(),
     /** Only these models are readable (default: every model of the datamodel). */
     expose: z.array(name).optional(),
-    /** Globs denied on every model for every role; replaces the default list when given. */
+    /**
+     * Field-name globs denied on every model for every role, in addition to the defaults
+     * (`DEFAULT_DENY_GLOBS`: `*password*`, `*secret*`, `*token*`, `*access_code*`, …).
+     */
     denyFields: z.array(name).optional(),
+    /**
+     * `false` drops the default deny globs, so only `denyFields` applies: for a schema where a
+     * default catches an ordinary field. List the defaults you keep in `denyFields`.
+     */
+    keepDefaultDenyFields: z.boolean().optional(),
     /** Salt for hashed fields. */
     hashSalt: z.string().optional(),
     models: z.record(z.string(), modelPolicySchema).optional(),
@@ -188,3 +207,8 @@ export type WriteRule = z.infer<typeof writeRuleSchema>;
 export type WriteKind = 'create' | 'update' | 'delete' | 'bulk';
 /** A policy as data: JSON-serialisable, validated at start-up. */
 export type Policy = z.infer<typeof policySchema>;
+
+/** Types a policy file's default export: `export default definePolicy({ … })`. */
+export function definePolicy(policy: Policy): Policy {
+  return policy;
+}

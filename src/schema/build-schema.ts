@@ -6,7 +6,7 @@ import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { OrmaiError, unwrap, validationError } from '../errors.js';
 import RedactionPlugin from '../plugins/redaction/index.js';
 import TenantScopePlugin from '../plugins/tenant-scope/index.js';
-import type { CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
+import type { CompiledModel, CompiledPolicy, RelationKey } from '../policy/compile-policy.js';
 import type { Datamodel } from '../policy/datamodel.js';
 import { describeSchema } from '../policy/describe.js';
 import { addAggregateFields } from './aggregates.js';
@@ -167,6 +167,31 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
       ) => loadToOne(target, join.targetField, parent[join.localField], context, info, where),
     });
 
+  // a compound key into a model scoped through its parent: the after-fetch check cannot see the
+  // parent's tenant, so the row is loaded with the scope in SQL, one query per parent row
+  const scopedToOneField = (t: any, target: CompiledModel, keys: RelationKey[]) =>
+    t.field({
+      type: parts.objects.get(target.name),
+      nullable: true,
+      select: Object.fromEntries(keys.map((key) => [key.localField, true])),
+      extensions: { ormaiRelation: true },
+      resolve: (
+        parent: Record<string, unknown>,
+        _args: unknown,
+        context: OrmaiContext,
+        info: GraphQLResolveInfo,
+      ) =>
+        keys.some((key) => parent[key.localField] == null)
+          ? null
+          : delegateOf(context.prisma, target.name).findFirst({
+              ...queryFromInfo({ context, info, typeName: target.name }),
+              where: and(
+                where.scope(target, context.principal),
+                Object.fromEntries(keys.map((key) => [key.targetField, parent[key.localField]])),
+              ),
+            }),
+    });
+
   for (const model of policy.models.values()) {
     parts.objects.set(
       model.name,
@@ -196,11 +221,13 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
                 })
               : relation.join
                 ? toOneField(t, target, relation.join)
-                : // a compound join: planned by Prisma, and checked after the fetch by the plugin
-                  t.relation(relation.name, {
-                    nullable: true,
-                    extensions: { ormaiRelation: true },
-                  });
+                : target.scopeThrough && relation.keys
+                  ? scopedToOneField(t, target, relation.keys)
+                  : // a compound join: planned by Prisma, and checked after the fetch by the plugin
+                    t.relation(relation.name, {
+                      nullable: true,
+                      extensions: { ormaiRelation: true },
+                    });
           }
           return fields;
         },

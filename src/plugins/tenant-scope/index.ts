@@ -21,6 +21,12 @@ type Resolver<Types extends SchemaTypes> = GraphQLFieldResolver<unknown, Types['
  * relation cannot carry a where in Prisma, so a foreign key that points into another tenant would
  * otherwise load that tenant's row. Out-of-scope rows become null (single) or are dropped (list).
  * Fields that return no scoped model keep their resolver untouched.
+ *
+ * A model scoped through a parent (`scopeThrough`) is checked for its own soft delete only: its
+ * rows do not carry the parent's tenant. Every field that returns such rows loads them with the
+ * scope in SQL (root lists and single rows, relation lists, the to-one loader, and to-one
+ * relations over a compound key, which the schema resolves with a scoped query for these models
+ * instead of Prisma's unfiltered include), so the relation filter to the parent is never skipped.
  */
 export class PothosTenantScopePlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override wrapResolve(
