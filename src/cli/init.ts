@@ -149,9 +149,9 @@ function summary(plan: InitPolicy, client: PrismaClientImport | null): string[] 
   return [
     row(
       'tenant field',
-      `${plan.tenantField}${plan.tenantModel ? `; a tenant is a ${plan.tenantModel}` : ''}`,
+      `${plan.tenantField}${plan.tenantModel ? ` (the tenant model: ${plan.tenantModel})` : ''}`,
     ),
-    direct.length > 0 ? row(`by ${plan.tenantField}`, direct.join(', ')) : [],
+    direct.length > 0 ? row('by that field', direct.join(', ')) : [],
     optional.length > 0
       ? row(
           'optional',
