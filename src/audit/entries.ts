@@ -47,6 +47,8 @@ export interface CallFacts {
   durationMs: number;
   errorCode: string | null;
   startedAt: Date;
+  /** The approval request the call queued or decided, when it names one. */
+  approvalId?: string | null;
 }
 
 /** The audit entry of one call, inputs sanitized. */
@@ -73,6 +75,6 @@ export function entryFor(facts: CallFacts): AuditEntry {
     reason: null,
     before: null,
     after: null,
-    approval_id: null,
+    approval_id: facts.approvalId ?? null,
   };
 }

@@ -117,6 +117,8 @@ export interface CompiledPolicy {
   /** Whether these roles may approve or reject pending writes. */
   canApprove: boolean;
   approvalTtlSeconds: number;
+  /** Whether an approver may decide a request they made (`writes.allowSelfApproval`). */
+  allowSelfApproval: boolean;
   /** Whether these roles may read their tenant's audit log. */
   auditReadable: boolean;
 }
@@ -256,6 +258,7 @@ function compileForRoles(
       policy.writes?.enabled === true &&
       roles.some((role) => (policy.writes?.approvers ?? ['admin']).includes(role)),
     approvalTtlSeconds: policy.writes?.approvalTtlSeconds ?? 86_400,
+    allowSelfApproval: policy.writes?.allowSelfApproval === true,
     auditReadable: roles.some((role) => (policy.audit?.readers ?? ['admin']).includes(role)),
   };
 }

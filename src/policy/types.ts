@@ -145,6 +145,11 @@ export const writesSchema = z
     approvers: z.array(name).optional(),
     /** How long a pending approval stays valid (default 24 h). */
     approvalTtlSeconds: z.number().int().positive().optional(),
+    /**
+     * Lets an approver decide a request they made themselves (same sub and tenant). Off by default:
+     * such a decision is APPROVAL_SELF_DENIED, so every gated write takes two people.
+     */
+    allowSelfApproval: z.boolean().optional(),
   })
   .strict();
 

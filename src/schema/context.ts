@@ -47,6 +47,8 @@ export interface WriteAuditFacts {
   after: unknown;
   affectedRows: number;
   approvalId: string | null;
+  /** Added to the record's policy decisions: an approval decision, or who approved this write. */
+  decisions?: Record<string, unknown>;
 }
 
 export type AuditReader = (options: {

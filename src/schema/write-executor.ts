@@ -217,6 +217,8 @@ export async function performWrite(options: {
   where: WhereTranslator;
   operation: string;
   approvalId?: string | null;
+  /** Who let a gated write run: the approver's principal, or the gate that approved it. */
+  approvedBy?: Record<string, unknown>;
 }): Promise<WriteOutcome> {
   const { tx, principal, model, request, where } = options;
   const delegate = delegateOf(tx, model.name) as unknown as Record<
@@ -307,6 +309,7 @@ export async function performWrite(options: {
     after: json(after),
     affectedRows: affected,
     approvalId: options.approvalId ?? null,
+    ...(options.approvedBy ? { decisions: { approvedBy: options.approvedBy } } : {}),
   });
   return outcome;
 }

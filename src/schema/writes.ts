@@ -13,6 +13,7 @@ import {
   needsApproval,
   performWrite,
   requestApproval,
+  transactionSql,
   type WriteRequest,
   writeRule,
 } from './write-executor.js';
@@ -36,7 +37,7 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
     const model = policy.models.get(request.model)!;
     const rule = writeRule(policy, request);
     checkWrite(model, rule, request, context.principal);
-    let approvalId: string | null = null;
+    let approval: { approvalId: string; approvedBy: Record<string, unknown> } | null = null;
     if (needsApproval(rule, request)) {
       const gate = context.approvalGate ?? queueApprovals;
       const decision = await gate.decide({ request, principal: context.principal! });
@@ -47,7 +48,7 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
           details: { model: request.model, operation: request.kind, gate: gate.name },
         });
       }
-      approvalId = `gate:${gate.name}`;
+      approval = { approvalId: `gate:${gate.name}`, approvedBy: { gate: gate.name } };
     }
     return (context.prisma as Prisma).$transaction((tx) =>
       performWrite({
@@ -58,7 +59,7 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
         request,
         where,
         operation,
-        approvalId,
+        ...approval,
       }),
     );
   };
@@ -245,6 +246,18 @@ interface ApprovalRow {
 const parseJson = <T>(value: T | string): T =>
   typeof value === 'string' ? (JSON.parse(value) as T) : value;
 
+/** A principal as an audit record's decisions name it. */
+const principalFacts = (principal: Principal) => ({
+  sub: principal.sub,
+  tenantId: principal.tenantId,
+  roles: [...principal.roles],
+});
+
+/** Whether the approver made the request: the same sub in the same tenant. */
+const madeBy = (requester: Principal, approver: Principal) =>
+  String(requester.sub) === String(approver.sub) &&
+  String(requester.tenantId ?? '') === String(approver.tenantId ?? '');
+
 /** The queue as a principal sees it: approvers see their tenant's, a requester their own. */
 function addApprovalFields(parts: SchemaParts) {
   const { builder, policy, datamodel } = parts;
@@ -350,7 +363,8 @@ function addApprovalFields(parts: SchemaParts) {
   ) => {
     const prisma = context.prisma as Prisma;
     const tenant = tenantOf(context);
-    const decider = context.principal!.sub;
+    const approver = context.principal!;
+    const decider = approver.sub;
     // the row lock makes concurrent approvers take turns: the second finds it decided
     const outcome = await prisma.$transaction(async (tx) => {
       const row = await load(context, tx, id, tenant, true);
@@ -363,6 +377,39 @@ function addApprovalFields(parts: SchemaParts) {
         return { row: { ...row, status: 'expired' }, error: 'expired' as const };
       }
       if (row.status !== 'pending') return { row, error: row.status };
+      const requester = parseJson(row.principal);
+      const own = madeBy(requester, approver);
+      if (own && !policy.allowSelfApproval) {
+        throw new OrmaiError(
+          'APPROVAL_SELF_DENIED',
+          `you made approval request ${id}: another approver must ${decision} it`,
+          {
+            hints: ['ask another approver of your tenant to decide it'],
+            details: { approval_id: id },
+          },
+        );
+      }
+      // the decision's own record, in the transaction that makes it (and runs the write)
+      await context.recordWrite?.(transactionSql(tx), {
+        operation: `${decision} ormai_approval_request`,
+        model: row.model,
+        principal: approver,
+        inputs: decision === 'reject' ? { id, reason: reason ?? null } : { id },
+        reason: reason ?? null,
+        before: { status: 'pending' },
+        after: { status: decision === 'approve' ? 'approved' : 'rejected' },
+        affectedRows: 1,
+        approvalId: id,
+        decisions: {
+          decision,
+          request: {
+            operation: row.operation,
+            model: row.model,
+            requestedBy: principalFacts(requester),
+          },
+          ...(own ? { selfApproval: true } : {}),
+        },
+      });
       if (decision === 'reject') {
         const [rejected] = (await tx.$queryRawUnsafe(
           `UPDATE ${approvalTable(context)} SET status = 'rejected', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
@@ -373,7 +420,6 @@ function addApprovalFields(parts: SchemaParts) {
         return { row: rejected!, error: null };
       }
       // runs as the requester, under the policy their roles have now
-      const requester = parseJson(row.principal);
       const request = parseJson(row.request_data);
       const requesterPolicy = context.policyFor ? context.policyFor(requester) : policy;
       const model = requesterPolicy.models.get(request.model);
@@ -390,6 +436,7 @@ function addApprovalFields(parts: SchemaParts) {
         where: createWhereTranslator(requesterPolicy, datamodel),
         operation: `approved ${request.kind} ${request.model}`,
         approvalId: id,
+        approvedBy: principalFacts(approver),
       });
       const [approved] = (await tx.$queryRawUnsafe(
         `UPDATE ${approvalTable(context)} SET status = 'approved', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,

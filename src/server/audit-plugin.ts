@@ -47,10 +47,12 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
     },
     async onResultProcess({ request, result, setResult, serverContext }) {
       const writes = options.writesOf(request);
-      if (writes.length > 0) await copyCommittedWrites(options.audit, [...writes]);
+      const committed =
+        writes.length > 0 ? await copyCommittedWrites(options.audit, [...writes]) : 0;
       if ((serverContext as { ormaiSurface?: string }).ormaiSurface === 'mcp') return;
-      // a request whose writes are recorded already (with before and after) is not recorded twice
-      if (writes.length > 0) return;
+      // a request whose writes are recorded already (with before and after) is not recorded twice;
+      // one whose transaction rolled back is recorded here, with its error
+      if (committed > 0) return;
       const known = facts.get(request);
       if (!known) return;
       const params = known.params;
@@ -67,6 +69,9 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
         errors?: readonly { extensions?: Record<string, unknown> }[];
       }[]) {
         const code = single.errors?.[0]?.extensions?.code;
+        // a write queued for approval, or a refused decision, names its request
+        const approvalId = (single.errors?.[0]?.extensions?.details as { approval_id?: unknown })
+          ?.approval_id;
         const entry = entryFor({
           traceId: options.traceOf(request),
           surface: 'graphql',
@@ -86,6 +91,7 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
           errorCode:
             typeof code === 'string' ? code : single.errors?.length ? 'INTERNAL_ERROR' : null,
           startedAt: known.startedAt,
+          approvalId: typeof approvalId === 'string' ? approvalId : null,
         });
         try {
           options.audit.accept(entry);
@@ -104,14 +110,20 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
   };
 }
 
-/** The table holds a write's record from its transaction; the other sinks get it once it committed. */
-async function copyCommittedWrites(audit: AuditLog, writes: AuditRecord[]) {
+/**
+ * The table holds a write's record from its transaction; the other sinks get it once it committed.
+ * Returns how many committed.
+ */
+async function copyCommittedWrites(audit: AuditLog, writes: AuditRecord[]): Promise<number> {
   const table = audit.sinks.find((sink): sink is SqlAuditSink => sink instanceof SqlAuditSink);
+  let committed = 0;
   for (const record of writes) {
     if (table && !(await table.contains(record.hash))) continue;
     const { id: _id, prev_hash: _prev, hash: _hash, ...entry } = record;
     audit.accept(entry, { except: table?.name });
+    committed++;
   }
+  return committed;
 }
 
 /** `query orders,customer` (the operation's type and root fields), or `invalid` when it does not parse. */
