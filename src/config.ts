@@ -11,12 +11,24 @@ export interface OrmaiConfig {
   database?: {
     /** PostgreSQL URL; when absent the embedded database is used. `DATABASE_URL` overrides. */
     url?: string;
-    /** PostgreSQL schema for the tables (adapter-pg ignores `?schema=`). */
+    /** PostgreSQL schema of the app's tables (default `public`; adapter-pg ignores `?schema=`). */
     schema?: string;
     /** Where the embedded database keeps its files (default `.ormai/pgdata`). */
     dataDir?: string;
+    /** PostgreSQL schema of ormai's own tables: audit log, approvals (default `ormai`). */
+    ormaiSchema?: string;
+    /**
+     * Apply `app.migrationsDir` at start (default false). The app's tables are the app's: ormai only
+     * checks that they match the datamodel. The examples, which own their database, set it.
+     */
+    applyMigrations?: boolean;
   };
-  server?: { port?: number; host?: string };
+  server?: {
+    port?: number;
+    host?: string;
+    /** Where the endpoints are served (defaults `/graphql`, `/mcp`, `/healthz`). */
+    paths?: OrmaiPaths;
+  };
   auth?: {
     /** HS256 secret; `ORMAI_JWT_SECRET` overrides. */
     jwtSecret?: string;
@@ -40,6 +52,12 @@ export interface OrmaiConfig {
   };
 }
 
+export interface OrmaiPaths {
+  graphql?: string;
+  mcp?: string;
+  healthz?: string;
+}
+
 export function defineConfig(config: OrmaiConfig): OrmaiConfig {
   return config;
 }
@@ -48,9 +66,22 @@ export const DEFAULT_CONFIG_FILE = 'ormai.config.ts';
 
 export async function loadConfig(path = DEFAULT_CONFIG_FILE): Promise<OrmaiConfig> {
   const file = resolve(path);
+  const url = pathToFileURL(file).href;
   let loaded: { default?: OrmaiConfig };
   try {
-    loaded = await import(pathToFileURL(file).href);
+    if (!/\.[cm]?js$/.test(file)) {
+      // a TypeScript config, and the TypeScript it imports (a generated Prisma client), loads
+      // through tsx. Not tsImport: its private module namespace would load a second graphql and a
+      // second ormai for the config, whose errors and classes the server would not recognise.
+      const marker = Symbol.for('ormai.tsx-registered');
+      const registered = globalThis as Record<symbol, boolean | undefined>;
+      if (!registered[marker]) {
+        const { register } = await import('tsx/esm/api');
+        register();
+        registered[marker] = true;
+      }
+    }
+    loaded = await import(url);
   } catch (error) {
     throw new Error(`cannot load the config ${file}: ${(error as Error).message}`, {
       cause: error,

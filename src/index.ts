@@ -1,13 +1,27 @@
 // The public API of ormai, as a list you can read.
 export type { OrmaiApp, PrismaClientOptions, PrismaLifecycle } from './app.js';
-export { DEFAULT_CONFIG_FILE, defineConfig, loadConfig, type OrmaiConfig } from './config.js';
+export {
+  DEFAULT_CONFIG_FILE,
+  defineConfig,
+  loadConfig,
+  type OrmaiConfig,
+  type OrmaiPaths,
+} from './config.js';
 export {
   type Database,
   type DatabaseOptions,
+  databaseOverPrisma,
   openDatabase,
+  type RawSqlClient,
   type SqlDriver,
 } from './db/database.js';
-export { MigrationChecksumError, migrate, readMigrations } from './db/migrate.js';
+export {
+  MigrationChecksumError,
+  migrate,
+  migrateOrmai,
+  readMigrations,
+} from './db/migrate.js';
+export { DEFAULT_ORMAI_SCHEMA, type OrmaiTables, ormaiTables } from './db/ormai-tables.js';
 export { type ErrorCode, OrmaiError, type OrmaiErrorOptions } from './errors.js';
 export { PolicyBuilder, RoleBuilder } from './policy/builder.js';
 export { checkPolicy, type Finding, formatFinding } from './policy/check-policy.js';
@@ -25,7 +39,8 @@ export { explainPolicy } from './policy/explain.js';
 export type { Principal } from './policy/principal.js';
 export { hashValue, maskValue, type Redaction } from './policy/redaction.js';
 export { rowScope } from './policy/row-scope.js';
-export { type Budgets, type Policy, policySchema } from './policy/types.js';
+export { type Budgets, definePolicy, type Policy, policySchema } from './policy/types.js';
+export { readPrismaSchema } from './prisma/read-schema.js';
 export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 export {
   type ApprovalDecision,
@@ -40,5 +55,12 @@ export type { OrmaiContext } from './schema/context.js';
 export type { NamingOptions } from './schema/naming.js';
 export { verifySchema } from './schema/verify-schema.js';
 export { principalFromAuthorization, signToken, verifyToken } from './server/auth.js';
+export { type CreateOrmaiOptions, createOrmai, type Ormai } from './server/create-ormai.js';
 export { createGateway, type Gateway, type GatewayOptions } from './server/gateway.js';
-export { type RunningServer, startHttpServer } from './server/http-server.js';
+export {
+  listen,
+  type RunningServer,
+  startHttpServer,
+  toNodeHandler,
+} from './server/http-server.js';
+export { createRouter, DEFAULT_PATHS, type FetchHandler } from './server/router.js';

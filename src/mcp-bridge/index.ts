@@ -3,6 +3,7 @@ export { createMcpHttpHandler, type McpHttpOptions } from './http.js';
 export {
   createMcpServer,
   type Execute,
+  listTools,
   type McpBridgeOptions,
   type ToolCallEvent,
 } from './server.js';

@@ -191,6 +191,22 @@ function domainToolsOf(prepared: PreparedDomainTool[], schema: GraphQLSchema): T
 }
 
 /**
+ * The tools a principal is offered (tools/list): the db.* tools its roles may use and the domain
+ * tools its schema validates. They depend on the roles only, never on the tenant or the subject.
+ */
+export function listTools(
+  options: Pick<McpBridgeOptions, 'policyFor' | 'schemaFor' | 'domainTools'>,
+  principal: Principal,
+): ToolDefinition[] {
+  const prepared = preparedDomainTools(options.domainTools);
+  const domain =
+    options.schemaFor && prepared.length > 0
+      ? domainToolsOf(prepared, options.schemaFor(principal))
+      : [];
+  return [...policyTools(options.policyFor(principal)), ...domain];
+}
+
+/**
  * An MCP server for one principal: OrmAI's db.* tools, each call compiled into one GraphQL document
  * and run through the gateway, so the policy is enforced in one place. A denial or a bad parameter is
  * a tool result with isError and a structured error the agent can act on; only an unknown tool name is
@@ -209,11 +225,7 @@ export function createMcpServer(options: McpBridgeOptions, principal: Principal)
     },
   );
   const prepared = preparedDomainTools(options.domainTools);
-  const domain = (): ToolDefinition[] =>
-    options.schemaFor && prepared.length > 0
-      ? domainToolsOf(prepared, options.schemaFor(principal))
-      : [];
-  const tools = (): ToolDefinition[] => [...policyTools(options.policyFor(principal)), ...domain()];
+  const tools = (): ToolDefinition[] => listTools(options, principal);
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: tools() }));
 

@@ -1,4 +1,5 @@
 import type { CompiledModel, CompiledPolicy } from './compile-policy.js';
+import { describeRedaction } from './redaction.js';
 import { fail, ok, type Result } from './result.js';
 
 /** The filter operators of the MCP tools (OrmAI's names) and of GraphQL where inputs. */
@@ -23,6 +24,8 @@ export interface DescribedField {
   nullable: boolean;
   primaryKey: boolean;
   redaction?: 'mask' | 'hash';
+  /** For a redacted field: how its values look and that it is no filter (its GraphQL description). */
+  description?: string;
   /** Whether it can be used in where, order_by, group_by and aggregates. */
   filterable: boolean;
 }
@@ -94,7 +97,9 @@ function describeModel(model: CompiledModel): DescribedModel {
           type: field.list ? `${field.type}[]` : field.type,
           nullable: field.nullable,
           primaryKey: model.idField?.name === field.name,
-          ...(field.redaction ? { redaction: field.redaction.kind } : {}),
+          ...(field.redaction
+            ? { redaction: field.redaction.kind, description: describeRedaction(field.redaction) }
+            : {}),
           filterable: !field.redaction && !field.list && field.type !== 'Json',
         },
       ]),

@@ -41,3 +41,17 @@ export function hashValue(value: unknown, salt: string): string | null {
 export function redact(value: unknown, redaction: Redaction, salt: string): string | null {
   return redaction.kind === 'hash' ? hashValue(value, salt) : maskValue(value, redaction.pattern);
 }
+
+/**
+ * What a redacted field says about itself (its GraphQL description and `describeSchema`): that it
+ * is masked or hashed for the caller's roles, what the values look like, and that it is no filter.
+ */
+export function describeRedaction(redaction: Redaction): string {
+  const shown =
+    redaction.kind === 'hash'
+      ? 'Hashed for your role: a 64-character hex digest, equal for equal values'
+      : redaction.pattern
+        ? `Masked for your role with the pattern ${redaction.pattern}`
+        : 'Masked for your role, e.g. j***@example.com, +1*******901 or s****t';
+  return `${shown}. You can select it, not filter, sort or aggregate on it.`;
+}

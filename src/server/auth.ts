@@ -40,6 +40,11 @@ const key = (secret: string): KeyObject => {
   return found;
 };
 
+// where a token that works comes from: without ORMAI_JWT_SECRET a random secret signs the dev
+// tokens printed at start, and no other command can sign one
+const TOKEN_HINT =
+  "use a dev token printed at start by `ormai serve` (`npm start`); `npm run ormai -- token` makes one only when ORMAI_JWT_SECRET is set to the server's secret";
+
 const unauthenticated = (message: string, hint: string) =>
   new OrmaiError('AUTHENTICATION_REQUIRED', message, { hints: [hint], httpStatus: 401 });
 
@@ -51,8 +56,10 @@ export async function principalFromAuthorization(
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) {
     throw unauthenticated(
-      'a bearer token is required',
-      'send the header Authorization: Bearer <JWT>; `npm run ormai -- token` prints one',
+      header && /^Bearer\s+<[^>]*>\s*$/i.test(header)
+        ? 'the Authorization header holds a placeholder, not a token'
+        : 'a bearer token is required',
+      `send the header Authorization: Bearer <token>; ${TOKEN_HINT}`,
     );
   }
   return verifyToken(match[1]!, options);
@@ -67,10 +74,7 @@ export async function verifyToken(token: string, options: AuthOptions): Promise<
     if (error instanceof joseErrors.JWTExpired) {
       throw unauthenticated('the token has expired', 'get a new token and retry');
     }
-    throw unauthenticated(
-      'the token is invalid',
-      'send an HS256 JWT signed with the server secret (ORMAI_JWT_SECRET)',
-    );
+    throw unauthenticated('the token is invalid', `send a token this server signed: ${TOKEN_HINT}`);
   }
 }
 
@@ -113,4 +117,28 @@ export async function signToken(input: TokenInput, options: AuthOptions): Promis
     .setIssuedAt()
     .setExpirationTime(input.expiresIn ?? '12h')
     .sign(key(options.secret));
+}
+
+/**
+ * Refuses a principal none of whose roles the policy names. Such a principal could read nothing,
+ * and every query would fail field by field ("Cannot query field …") as if the schema were broken;
+ * the token is what is wrong, so the refusal is AUTHENTICATION_REQUIRED (401) at authentication,
+ * the same answer on /graphql and /mcp, naming the roles that would work. A policy without roles
+ * accepts any principal; a token with one known role and others (an identity provider's) is kept.
+ */
+export function requireKnownRole(
+  principal: Principal,
+  policyRoles: readonly string[],
+  from: 'token' | 'principal' = 'token',
+): Principal {
+  if (policyRoles.length === 0 || principal.roles.some((role) => policyRoles.includes(role))) {
+    return principal;
+  }
+  const roles = policyRoles.join(', ');
+  throw unauthenticated(
+    principal.roles.length === 0
+      ? `the ${from} has no roles; this policy's roles are ${roles}`
+      : `the ${from}'s roles (${principal.roles.join(', ')}) are not roles of this policy (${roles})`,
+    `use a token with one of the roles ${roles}, e.g. \`npm run ormai -- token --sub <id> --tenant <id> --roles ${policyRoles[0]}\``,
+  );
 }

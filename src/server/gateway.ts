@@ -1,5 +1,4 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -22,7 +21,7 @@ import type {
 import type { NamingOptions } from '../schema/naming.js';
 import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
-import { principalFromAuthorization } from './auth.js';
+import { principalFromAuthorization, requireKnownRole } from './auth.js';
 import {
   auditUnavailableError,
   budgetError,
@@ -30,6 +29,7 @@ import {
   maskErrorWith,
   withContractExtensions,
 } from './errors.js';
+import { graphiqlOptions, renderOrmaiGraphiQL } from './graphiql.js';
 import { inputLiteralRule, variablesProblem } from './input-guard.js';
 import type { Logger } from './logger.js';
 import { traceIdFrom } from './trace.js';
@@ -99,24 +99,6 @@ interface InternalRequestContext {
   ormaiOperation?: string;
 }
 
-const DEFAULT_QUERY = `# Paste a dev token printed by \`npm start\` into Headers below:
-#   { "Authorization": "Bearer <token>" }
-# Every row you can reach belongs to the token's tenant, and the schema
-# (see Docs) is the one the token's roles may read.
-query RecentOrders {
-  orders(first: 5, orderBy: [{ createdAt: DESC }]) {
-    totalCount
-    nodes {
-      id
-      status
-      totalCents
-      customer { name email }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-`;
-
 /** The GraphQL endpoint: auth, per-role schemas, budgets, trace ids, error shape and GraphiQL. */
 export function createGateway(options: GatewayOptions): Gateway {
   const { runtime, logger } = options;
@@ -168,6 +150,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       affected_rows: facts.affectedRows,
       approval_id: facts.approvalId,
     };
+    if (facts.decisions) entry.decisions = { ...(entry.decisions as object), ...facts.decisions };
     const [record] = await writeChained(tx, [entry], runtime.tables);
     writesOf(request).push(record!);
   };
@@ -199,6 +182,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     return id;
   };
 
+  const policyRoles = Object.keys(engine.policy.roles ?? {});
   const authenticate = async (request: Request): Promise<Principal> => {
     if (options.resolvePrincipal) {
       const principal = await options.resolvePrincipal(request);
@@ -208,12 +192,13 @@ export function createGateway(options: GatewayOptions): Gateway {
           hints: ['send the credentials this server expects'],
         });
       }
-      return principal;
+      return requireKnownRole(principal, policyRoles, 'principal');
     }
-    return principalFromAuthorization(request.headers.get('authorization'), {
+    const principal = await principalFromAuthorization(request.headers.get('authorization'), {
       secret: options.jwtSecret,
       ...(options.tenantClaim ? { tenantClaim: options.tenantClaim } : {}),
     });
+    return requireKnownRole(principal, policyRoles);
   };
   // the schema and the context both need the principal: authenticate once per request
   const principals = new WeakMap<Request, Promise<Principal>>();
@@ -327,12 +312,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       schemaFor(await principalFor(context)),
     graphqlEndpoint: graphqlPath,
     landingPage: false,
-    renderGraphiQL,
-    graphiql: {
-      title: `ormai · ${runtime.app.name}`,
-      defaultQuery: DEFAULT_QUERY,
-      headers: JSON.stringify({ Authorization: 'Bearer <paste a dev token here>' }, null, 2),
-    },
+    renderGraphiQL: renderOrmaiGraphiQL,
+    graphiql: graphiqlOptions(runtime.app.name),
     maskedErrors: { maskError: maskErrorWith({ statementTimeoutMs: widest.statementTimeoutMs }) },
     logging: {
       // yoga reports every GraphQL error it returns; the unexpected ones are logged above
@@ -417,6 +398,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
         body: JSON.stringify({ query: document, variables }),
       });
+      // the audit records the caller's principal, not the anonymous request it is carried in
+      principals.set(request, Promise.resolve(principal));
       const internal: InternalRequestContext = {
         ormaiPrincipal: principal,
         ormaiSurface: surface,

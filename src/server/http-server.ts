@@ -27,6 +27,37 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
   return listen(createRouter(options), options);
 }
 
+/**
+ * A handler to set later: until `ready`, every request is answered 503 (retryable). It lets the
+ * port be bound before the database is opened, so a port in use fails at once, not after it.
+ */
+export function deferredHandler(): { fetch: FetchHandler; ready(handler: FetchHandler): void } {
+  let current: FetchHandler | undefined;
+  const starting = async () =>
+    Response.json(
+      {
+        status: 'starting',
+        errors: [
+          {
+            message: 'ormai is starting: the database is being opened',
+            extensions: {
+              code: 'INTERNAL_ERROR',
+              retryable: true,
+              retryHints: ['retry in a few seconds'],
+            },
+          },
+        ],
+      },
+      { status: 503, headers: { 'retry-after': '1' } },
+    );
+  return {
+    fetch: (request) => (current ? current(request) : starting()),
+    ready(handler) {
+      current = handler;
+    },
+  };
+}
+
 /** Serves a Web-standard handler on a port; resolves once it listens. */
 export async function listen(
   handler: FetchHandler,

@@ -5,7 +5,7 @@ import SchemaBuilder, {
   type SchemaTypes,
 } from '@pothos/core';
 import type { GraphQLFieldResolver } from 'graphql';
-import { redact } from '../../policy/redaction.js';
+import { describeRedaction, redact } from '../../policy/redaction.js';
 
 const pluginName = 'redaction';
 
@@ -15,9 +15,22 @@ type Resolver<Types extends SchemaTypes> = GraphQLFieldResolver<unknown, Types['
 
 /**
  * Masks or hashes a field's value on its way out, wherever the field is resolved (root, nested,
- * views), so no path returns the raw value. Fields without a redaction keep their resolver.
+ * views), so no path returns the raw value, and says so in the field's description (Docs,
+ * introspection). Fields without a redaction keep their resolver and description.
  */
 export class PothosRedactionPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onOutputFieldConfig(
+    fieldConfig: PothosOutputFieldConfig<Types>,
+  ): PothosOutputFieldConfig<Types> {
+    const redaction = fieldConfig.pothosOptions.redaction;
+    if (!redaction) return fieldConfig;
+    const note = describeRedaction(redaction);
+    return {
+      ...fieldConfig,
+      description: fieldConfig.description ? `${fieldConfig.description}\n\n${note}` : note,
+    };
+  }
+
   override wrapResolve(
     resolver: Resolver<Types>,
     fieldConfig: PothosOutputFieldConfig<Types>,

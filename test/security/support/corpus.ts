@@ -944,16 +944,16 @@ export async function buildCorpus(ctx: CorpusContext): Promise<Case[]> {
     ['tenantId SQL', { ...claims, tenantId: '1 OR 1=1' }, ['TENANT_SCOPE_REQUIRED']],
     ['tenantId empty', { ...claims, tenantId: '' }, ['TENANT_SCOPE_REQUIRED']],
     ['tenantId 1.5', { ...claims, tenantId: 1.5 }, ['TENANT_SCOPE_REQUIRED']],
-    ['roles a string', { ...claims, roles: 'admin' }, ['FIELD_NOT_ALLOWED']],
-    ['roles an object', { ...claims, roles: { admin: true } }, ['FIELD_NOT_ALLOWED']],
+    ['roles a string', { ...claims, roles: 'admin' }, ['AUTHENTICATION_REQUIRED']],
+    ['roles an object', { ...claims, roles: { admin: true } }, ['AUTHENTICATION_REQUIRED']],
     [
       'roles not strings',
       { ...claims, roles: [1, null, { role: 'admin' }] },
-      ['FIELD_NOT_ALLOWED'],
+      ['AUTHENTICATION_REQUIRED'],
     ],
-    ['roles unknown', { ...claims, roles: ['superuser', 'root'] }, ['FIELD_NOT_ALLOWED']],
-    ['roles empty', { ...claims, roles: [] }, ['FIELD_NOT_ALLOWED']],
-    ['roles missing', { sub: '1', tenantId: 1 }, ['FIELD_NOT_ALLOWED']],
+    ['roles unknown', { ...claims, roles: ['superuser', 'root'] }, ['AUTHENTICATION_REQUIRED']],
+    ['roles empty', { ...claims, roles: [] }, ['AUTHENTICATION_REQUIRED']],
+    ['roles missing', { sub: '1', tenantId: 1 }, ['AUTHENTICATION_REQUIRED']],
   ];
   for (const [label, payload, codes] of odd_claims)
     add('JWTs', `/graphql: ${label}`, {
@@ -974,7 +974,13 @@ export async function buildCorpus(ctx: CorpusContext): Promise<Case[]> {
         params: { name: 'db.query', arguments: { model: 'Order' } },
       }),
       expect: 'error',
-      codes: ['TENANT_SCOPE_REQUIRED', 'MODEL_NOT_ALLOWED', 'TOOL_NOT_FOUND'],
+      // a token whose roles the policy does not name is refused at authentication
+      codes: [
+        'TENANT_SCOPE_REQUIRED',
+        'MODEL_NOT_ALLOWED',
+        'TOOL_NOT_FOUND',
+        'AUTHENTICATION_REQUIRED',
+      ],
     });
 
   // ── MCP JSON-RPC ──────────────────────────────────────────────────────────────────────────
