@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The `ormai` command: runs the TypeScript CLI through tsx (the generated Prisma client is .ts).
-import { register } from 'tsx/esm/api';
+// The `ormai` command: the compiled CLI (`npm run build` writes dist/).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  console.error('ormai: dist/ is missing; run `npm run build` first');
+  process.exit(1);
+}
+await import(main.href);

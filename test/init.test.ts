@@ -335,11 +335,10 @@ describe('running init again', () => {
 describe('npx ormai init', () => {
   it('runs in the project folder, exits 0 and prints the next three commands', () => {
     const dir = project('analytics');
-    const run = spawnSync(
-      join(ROOT, 'node_modules/.bin/tsx'),
-      [join(ROOT, 'src/cli/main.ts'), 'init', '--yes'],
-      { cwd: dir, encoding: 'utf8' },
-    );
+    const run = spawnSync(process.execPath, [join(ROOT, 'bin', 'ormai.js'), 'init', '--yes'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`wrote ${CONFIG_FILE}\nwrote ${POLICY_FILE}`);
