@@ -11,10 +11,12 @@ export {
   type Database,
   type DatabaseOptions,
   databaseOverPrisma,
+  EmbeddedDatabaseDamagedError,
   openDatabase,
   type RawSqlClient,
   type SqlDriver,
 } from './db/database.js';
+export { EmbeddedDatabaseInUseError, type EmbeddedLockHolder } from './db/embedded-lock.js';
 export {
   MigrationChecksumError,
   migrate,

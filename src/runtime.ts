@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   prisma?: (PrismaClientLike & RawSqlClient) | undefined;
   /** Seed the example data when the database has none (default true; apps with a `seed` only). */
   seedIfEmpty?: boolean;
+  /** The embedded database only: move a data directory that cannot be opened aside and start anew. */
+  replaceDamaged?: boolean;
   /** Emit Prisma query events (tests count statements with them). */
   logQueries?: boolean;
   log?: (line: string) => void;
@@ -79,20 +81,15 @@ export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): 
   const policy = compileAppPolicy(app);
   const { statementTimeoutMs } = policy.forRoles(policy.declaredRoles).budgets;
   const tables = ormaiTables(options.ormaiSchema ?? DEFAULT_ORMAI_SCHEMA);
-  const db = await openAppDatabase(options, tables, statementTimeoutMs);
+  // a new embedded database is prepared out of sight and then moved into place: a first start cut
+  // short leaves nothing half made; the same steps then find nothing left to do
+  let created: Prepared | undefined;
+  const db = await openAppDatabase(options, tables, statementTimeoutMs, async (fresh) => {
+    created = await prepareDatabase(app, fresh, tables, options);
+  });
   try {
-    const migrations = await migrateAll(app, db, tables, options);
-    const gaps = describeDatamodelGaps(
-      await findDatamodelGaps(db.sql, app.datamodel, db.schema),
-      db.location,
-    );
-    if (gaps) throw new Error(gaps);
-    let seeded = false;
-    if ((options.seedIfEmpty ?? true) && app.seed && !(await app.seed.isSeeded(db.sql))) {
-      options.log?.(`seeding the ${app.name} example data (first run)…`);
-      await app.seed.run(db.sql, { log: options.log });
-      seeded = true;
-    }
+    const prepared = await prepareDatabase(app, db, tables, options);
+    const { migrations, seeded } = created ?? prepared;
     const prisma = (options.prisma ?? createClient(app, db, options)) as PrismaClientLike &
       PrismaLifecycle;
     return {
@@ -115,7 +112,39 @@ export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): 
   }
 }
 
-function openAppDatabase(options: RuntimeOptions, tables: OrmaiTables, statementTimeoutMs: number) {
+interface Prepared {
+  migrations: MigrateResult;
+  seeded: boolean;
+}
+
+/** Migrations, the datamodel check, and the example data when the database has none. */
+async function prepareDatabase(
+  app: OrmaiApp,
+  db: Database,
+  tables: OrmaiTables,
+  options: RuntimeOptions,
+): Promise<Prepared> {
+  const migrations = await migrateAll(app, db, tables, options);
+  const gaps = describeDatamodelGaps(
+    await findDatamodelGaps(db.sql, app.datamodel, db.schema),
+    db.location,
+  );
+  if (gaps) throw new Error(gaps);
+  let seeded = false;
+  if ((options.seedIfEmpty ?? true) && app.seed && !(await app.seed.isSeeded(db.sql))) {
+    options.log?.(`seeding the ${app.name} example data (first run)…`);
+    await app.seed.run(db.sql, { log: options.log });
+    seeded = true;
+  }
+  return { migrations, seeded };
+}
+
+function openAppDatabase(
+  options: RuntimeOptions,
+  tables: OrmaiTables,
+  statementTimeoutMs: number,
+  initialize: (db: Database) => Promise<void>,
+) {
   if (options.prisma) return Promise.resolve(databaseOverPrisma(options.prisma, options.schema));
   // raw SQL finds ormai's tables unqualified too (tests and psql sessions read them so)
   const extraSearchPath = [tables.schema];
@@ -132,6 +161,9 @@ function openAppDatabase(options: RuntimeOptions, tables: OrmaiTables, statement
         dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
         statementTimeoutMs,
         extraSearchPath,
+        initialize,
+        ...(options.replaceDamaged ? { replaceDamaged: true } : {}),
+        ...(options.log ? { log: options.log } : {}),
       });
 }
 

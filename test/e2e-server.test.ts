@@ -1,7 +1,7 @@
 // Pins the README path end to end: the real `ormai` command serves the example on a fresh embedded
 // database, prints working dev tokens, answers /healthz, serves GraphiQL, and stops on SIGTERM.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,35 @@ describe('ormai serve (real process, fresh embedded database)', () => {
     // another tenant's approver cannot see it
     const foreign = run(['approvals', 'approve', approvalId, '--tenant', '2', '--sub', '11']);
     expect(foreign.stderr).toContain('NOT_FOUND');
+    // the audit log names who decided: the --sub given, as the approver role the CLI acted as
+    const recorded = readFileSync(join(cwd, '.ormai', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((record) => record.approval_id === approvalId);
+    const byOperation = (operation: string) => recorded.filter((r) => r.operation === operation);
+    expect(byOperation('approve ormai_approval_request')).toEqual([
+      expect.objectContaining({
+        surface: 'graphql',
+        principal_sub: '1',
+        tenant_id: '1',
+        roles: ['admin'],
+        outcome: 'ok',
+        decisions: expect.objectContaining({ decision: 'approve' }),
+      }),
+    ]);
+    const [executed, ...rerun] = byOperation('approved delete Order');
+    expect(rerun).toEqual([]);
+    expect(executed).toMatchObject({ roles: ['support'], reason: 'customer cancelled' });
+    expect(executed.decisions.approvedBy).toEqual({ sub: '1', tenantId: 1, roles: ['admin'] });
+    expect(byOperation('mutation approveRequest')).toEqual([
+      expect.objectContaining({
+        principal_sub: '1',
+        roles: ['admin'],
+        error_code: 'VALIDATION_ERROR',
+      }),
+      expect.objectContaining({ principal_sub: '11', tenant_id: '2', error_code: 'NOT_FOUND' }),
+    ]);
 
     // the order has left every read; the audit chain holds the update and the approved delete
     const again = await serve();

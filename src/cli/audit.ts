@@ -10,14 +10,15 @@ async function collect(records: AsyncIterable<AuditRecord>): Promise<AuditRecord
 
 /** `ormai audit verify`: walks the table's chain (or a JSONL file's) and names the first broken link. */
 export async function verifyAudit(
-  runtime: Runtime,
+  runtime: Runtime | undefined,
   jsonl?: string,
 ): Promise<{ ok: boolean; lines: string[] }> {
   const source = jsonl ? `the file ${jsonl}` : 'the table ormai_audit_log';
+  if (!jsonl && !runtime) throw new Error('verifying the table needs the database');
   const records = await collect(
     jsonl
       ? new JsonlAuditSink(jsonl).read()
-      : new SqlAuditSink(runtime.db.sql, runtime.tables).read(),
+      : new SqlAuditSink(runtime!.db.sql, runtime!.tables).read(),
   );
   const result = verifyChain(records);
   return result.ok

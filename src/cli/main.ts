@@ -1,37 +1,27 @@
+#!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import type { OrmaiApp } from '../app.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import { DEFAULT_CONFIG_FILE, loadConfig, type OrmaiConfig } from '../config.js';
-import {
-  createMcpHttpHandler,
-  domainToolsFor,
-  prepareDomainTools,
-  readTools,
-  serveStdio,
-  type ToolCallEvent,
-} from '../mcp-bridge/index.js';
+import { openDatabase } from '../db/database.js';
+import { migrateOrmai } from '../db/migrate.js';
+import { ormaiTables } from '../db/ormai-tables.js';
+import { describeError } from '../describe-error.js';
+import { serveStdio } from '../mcp-bridge/index.js';
 import { compilePolicy } from '../policy/compile-policy.js';
 import { explainPolicy } from '../policy/explain.js';
 import type { Principal } from '../policy/principal.js';
 import { openRuntime, runtimeOptionsFromConfig } from '../runtime.js';
-import { buildSchema } from '../schema/build-schema.js';
-import { auditToolCall, createAuditLog } from '../server/audit-setup.js';
+import { createAuditLog } from '../server/audit-setup.js';
 import { resolveJwtSecret, signToken, verifyToken } from '../server/auth.js';
-import { createGateway, type Gateway } from '../server/gateway.js';
-import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from '../server/http-server.js';
-import { createLogger, type Logger } from '../server/logger.js';
+import { bridgeOptions, createOrmai, type Ormai } from '../server/create-ormai.js';
+import { createGateway } from '../server/gateway.js';
+import { DEFAULT_HOST, DEFAULT_PORT, deferredHandler, listen } from '../server/http-server.js';
+import { createLogger } from '../server/logger.js';
+import { durationFrom, listenFailure, portFrom } from './arguments.js';
 import { tailAudit, verifyAudit } from './audit.js';
 import { runChecks } from './check.js';
+import { mcpClientConfig } from './mcp-config.js';
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
-
-const parsePort = (value: string) => {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
-  }
-  return port;
-};
 
 function describeDatabase(config: OrmaiConfig) {
   const options = runtimeOptionsFromConfig(config);
@@ -46,68 +36,64 @@ const program = new Command('ormai')
 
 program
   .command('serve')
-  .description('serve GraphQL at /graphql (GraphiQL in a browser) and /healthz')
+  .description('serve GraphQL at /graphql (GraphiQL in a browser), MCP at /mcp and /healthz')
   .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
-  .option('-p, --port <port>', `port (env PORT; default ${DEFAULT_PORT})`, parsePort)
+  .option('-p, --port <port>', `port (env PORT; default ${DEFAULT_PORT})`)
   .option('-H, --host <host>', `host (env HOST; default ${DEFAULT_HOST})`)
-  .action(async (opts: { config: string; port?: number; host?: string }) => {
+  .action(async (opts: { config: string; port?: string; host?: string }) => {
     const config = await loadConfig(opts.config);
     const logger = createLogger();
-    const { secret, generated } =
-      config.auth?.jwtSecret && !process.env.ORMAI_JWT_SECRET
-        ? { secret: config.auth.jwtSecret, generated: false }
-        : resolveJwtSecret();
+    const port =
+      opts.port !== undefined
+        ? portFrom(opts.port, '--port')
+        : process.env.PORT
+          ? portFrom(process.env.PORT, 'PORT')
+          : config.server?.port !== undefined
+            ? portFrom(config.server.port, 'server.port')
+            : DEFAULT_PORT;
+    const host = opts.host || process.env.HOST || config.server?.host || DEFAULT_HOST;
+    // the port first: one in use fails now, not after the database was opened (or created); until
+    // the database is ready, requests are answered 503
+    const handler = deferredHandler();
+    const running = await listen(handler.fetch, { port, host }).catch((error: unknown) => {
+      throw listenFailure(error, port, host);
+    });
     print(`ormai: opening ${describeDatabase(config)}…`);
-    const runtime = await openRuntime(config.app, {
-      ...runtimeOptionsFromConfig(config),
-      log: print,
-    });
-    const audit = createAuditLog(config, runtime, logger);
-    const gateway = createGateway({
-      runtime,
-      jwtSecret: secret,
-      logger,
-      audit,
-      ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
-      ...(config.auth?.resolvePrincipal ? { resolvePrincipal: config.auth.resolvePrincipal } : {}),
-      ...(config.naming ? { naming: config.naming } : {}),
-      ...(config.writes?.approvalGate ? { approvalGate: config.writes.approvalGate } : {}),
-    });
-    const envPort = process.env.PORT ? parsePort(process.env.PORT) : undefined;
-    const running = await startHttpServer({
-      gateway,
-      runtime,
-      logger,
-      audit,
-      mcp: createMcpHttpHandler({
-        ...bridgeOptions(gateway, logger, config.app, audit),
-        authenticate: gateway.authenticate,
-      }),
-      port: opts.port ?? envPort ?? config.server?.port ?? DEFAULT_PORT,
-      host: opts.host ?? process.env.HOST ?? config.server?.host ?? DEFAULT_HOST,
-    });
+    let ormai: Ormai;
+    try {
+      ormai = await createOrmai(config, { logger, log: print });
+    } catch (error) {
+      await running.close();
+      throw error;
+    }
+    handler.ready(ormai.fetch);
 
     print(`ormai: serving ${config.app.name}`);
-    print(`  GraphQL + GraphiQL  ${running.url}/graphql`);
-    print(`  MCP (HTTP)          ${running.url}/mcp`);
-    print(`  health              ${running.url}/healthz`);
+    print(`  GraphQL + GraphiQL  ${running.url}${ormai.paths.graphql}`);
+    print(`  MCP (HTTP)          ${running.url}${ormai.paths.mcp}`);
+    print(`  health              ${running.url}${ormai.paths.healthz}`);
     const principals = config.app.devPrincipals ?? [];
     if (principals.length > 0) {
       print();
       print(
-        generated
+        ormai.jwt.generated
           ? 'Dev tokens (ORMAI_JWT_SECRET is unset, so a random secret signs them; they last until restart):'
           : 'Dev tokens (signed with ORMAI_JWT_SECRET, valid 12h):',
       );
       for (const principal of principals) {
-        const token = await signToken(principal, { secret });
+        const token = await ormai.signToken(principal);
         print(
           `  tenant ${principal.tenantId} ${principal.roles.join(',').padEnd(8)} sub ${principal.sub.padEnd(3)} ${token}`,
         );
       }
       print();
-      print('In GraphiQL, open Headers and paste: { "Authorization": "Bearer <token>" }');
+    } else if (ormai.jwt.generated) {
+      print();
+      print(
+        'ORMAI_JWT_SECRET is unset: a random secret signs tokens until restart. Set it, then: npx ormai token --sub <user> --tenant <id> --roles agent',
+      );
     }
+    print('In GraphiQL, open Headers and paste: { "Authorization": "Bearer <token>" }');
 
     let stopping = false;
     const stop = async (signal: string) => {
@@ -115,12 +101,7 @@ program
       stopping = true;
       logger.info({ signal }, 'shutting down');
       await running.close();
-      try {
-        await audit.close();
-      } catch (error) {
-        logger.error({ err: error }, 'audit records left unwritten at shutdown');
-      }
-      await runtime.close();
+      await ormai.close();
       process.exit(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
@@ -141,14 +122,12 @@ program
     const config = await loadConfig(opts.config);
     const logger = createLogger();
     let principal: Principal;
-    let secret: string;
     if (opts.devPrincipal) {
       principal = parsePrincipalSpec(opts.devPrincipal);
-      secret = resolveJwtSecret().secret;
       say(`ormai mcp: running as the dev principal ${JSON.stringify(principal)}`);
     } else {
       const token = process.env.ORMAI_TOKEN;
-      secret = process.env.ORMAI_JWT_SECRET ?? config.auth?.jwtSecret ?? '';
+      const secret = process.env.ORMAI_JWT_SECRET ?? config.auth?.jwtSecret ?? '';
       if (!token || !secret) {
         throw new Error(
           'ormai mcp needs ORMAI_TOKEN (a JWT from `ormai token`) and ORMAI_JWT_SECRET to verify it; or pass --dev-principal explicitly',
@@ -159,75 +138,62 @@ program
         ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
       });
     }
-    const runtime = await openRuntime(config.app, {
-      ...runtimeOptionsFromConfig(config),
-      log: say,
-    });
-    const audit = createAuditLog(config, runtime, logger);
-    const gateway = createGateway({
-      runtime,
-      jwtSecret: secret,
-      logger,
-      audit,
-      ...(config.naming ? { naming: config.naming } : {}),
-      ...(config.writes?.approvalGate ? { approvalGate: config.writes.approvalGate } : {}),
-    });
+    const ormai = await createOrmai(config, { logger, log: say });
     try {
-      await serveStdio(bridgeOptions(gateway, logger, config.app, audit), principal);
+      await serveStdio(bridgeOptions(ormai.gateway, logger, config, ormai.audit), principal);
     } finally {
-      await audit.close();
-      await runtime.close();
+      await ormai.close();
+    }
+  });
+
+program
+  .command('migrate')
+  .description(
+    "create or update ormai's own tables (audit log, approvals) in their own schema; never the app's",
+  )
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .action(async (opts: { config: string }) => {
+    const config = await loadConfig(opts.config);
+    const options = runtimeOptionsFromConfig(config);
+    print(`ormai: opening ${describeDatabase(config)}…`);
+    const tables = ormaiTables(options.ormaiSchema);
+    const db = options.databaseUrl
+      ? await openDatabase({ kind: 'postgres', url: options.databaseUrl, schema: options.schema })
+      : await openDatabase({ kind: 'pglite', dataDir: options.dataDir });
+    try {
+      const result = await migrateOrmai(db.sql, tables);
+      for (const name of result.applied) print(`applied: ${name}`);
+      print(
+        result.applied.length > 0
+          ? `ormai's tables are ready in schema ${tables.schema}`
+          : `ormai's tables in schema ${tables.schema} are up to date`,
+      );
+    } finally {
+      await db.close();
     }
   });
 
 program
   .command('mcp-config')
-  .description('print MCP client configuration (stdio and HTTP) with the tool schemas')
+  .description(
+    'print MCP client configuration (stdio and HTTP) with exactly the tools the roles get',
+  )
   .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
   .option('--http <url>', 'the /mcp URL of a running ormai serve', 'http://127.0.0.1:4000/mcp')
-  .option('--roles <roles>', 'roles whose tools to list', 'agent')
+  .option('--roles <roles>', 'comma-separated roles whose tools to list', 'agent')
   .action(async (opts: { config: string; http: string; roles: string }) => {
     const config = await loadConfig(opts.config);
-    const compiled = compilePolicy(config.app.policy, config.app.datamodel);
-    if (!compiled.ok) throw new Error(compiled.message);
-    const configFile = opts.config === DEFAULT_CONFIG_FILE ? [] : ['--config', opts.config];
-    print(
-      JSON.stringify(
-        {
-          mcpServers: {
-            'ormai-stdio': {
-              command: 'npx',
-              args: ['ormai', 'mcp', ...configFile],
-              env: {
-                ORMAI_TOKEN: '<a JWT from: npx ormai token --sub 1 --tenant 1 --roles agent>',
-                ORMAI_JWT_SECRET: '<the server secret>',
-              },
-            },
-            'ormai-http': {
-              type: 'http',
-              url: opts.http,
-              headers: {
-                Authorization:
-                  'Bearer <a JWT from: npx ormai token --sub 1 --tenant 1 --roles agent>',
-              },
-            },
-          },
-          tools: [
-            ...readTools(compiled.value.forRoles(opts.roles.split(','))),
-            ...domainToolsFor(
-              prepareDomainTools(config.app.domainTools),
-              buildSchema({
-                datamodel: config.app.datamodel,
-                policy: compiled.value.forRoles(opts.roles.split(',')),
-                cursorSecret: 'mcp-config',
-              }),
-            ),
-          ],
-        },
-        null,
-        2,
-      ),
-    );
+    const roles = opts.roles
+      .split(',')
+      .map((role) => role.trim())
+      .filter(Boolean);
+    const printed = mcpClientConfig(config, {
+      configFile: opts.config,
+      http: opts.http,
+      roles,
+      cwd: process.cwd(),
+    });
+    print(JSON.stringify(printed, null, 2));
   });
 
 program
@@ -243,6 +209,9 @@ program
     const runtime = await openRuntime(config.app, {
       ...runtimeOptionsFromConfig(config),
       seedIfEmpty: false,
+      // starting over includes an embedded database that cannot be opened: moved aside, made anew
+      replaceDamaged: Boolean(opts.reset),
+      log: print,
     });
     try {
       for (const name of runtime.migrations.applied) print(`migration applied: ${name}`);
@@ -296,6 +265,19 @@ async function asApprover(
   variables: Record<string, unknown>,
 ) {
   const config = await loadConfig(opts.config);
+  const writes = config.app.policy.writes;
+  const approvers = writes?.approvers ?? ['admin'];
+  const role = opts.role ?? approvers[0] ?? 'admin';
+  // checked before the database is opened: the decision is recorded under this role
+  const compiled = compilePolicy(config.app.policy, config.app.datamodel);
+  if (!compiled.ok) throw new Error(compiled.message);
+  if (!compiled.value.forRoles([role]).canApprove) {
+    throw new Error(
+      writes?.enabled
+        ? `--role ${role} cannot decide approvals: the policy's writes.approvers are ${approvers.join(', ')}`
+        : 'writes are off in the policy (writes.enabled), so there is nothing to approve',
+    );
+  }
   const logger = createLogger('warn');
   const runtime = await openRuntime(config.app, {
     ...runtimeOptionsFromConfig(config),
@@ -304,7 +286,6 @@ async function asApprover(
   const audit = createAuditLog(config, runtime, logger);
   try {
     const gateway = createGateway({ runtime, jwtSecret: resolveJwtSecret().secret, logger, audit });
-    const role = opts.role ?? runtime.policy.policy.writes?.approvers?.[0] ?? 'admin';
     const tenant = /^\d+$/.test(opts.tenant) ? Number(opts.tenant) : opts.tenant;
     const principal: Principal = {
       sub: opts.sub,
@@ -402,17 +383,18 @@ auditCommand
   .option('--jsonl <file>', 'verify this JSONL audit file instead of the table')
   .action(async (opts: { config: string; jsonl?: string }) => {
     const config = await loadConfig(opts.config);
-    const runtime = await openRuntime(config.app, {
-      ...runtimeOptionsFromConfig(config),
-      seedIfEmpty: false,
-    });
+    // a JSONL file needs no database: it can be verified while the server runs
+    const runtime = opts.jsonl
+      ? undefined
+      : await openRuntime(config.app, { ...runtimeOptionsFromConfig(config), seedIfEmpty: false });
+    let report: Awaited<ReturnType<typeof verifyAudit>>;
     try {
-      const report = await verifyAudit(runtime, opts.jsonl);
-      for (const line of report.lines) print(line);
-      process.exitCode = report.ok ? 0 : 1;
+      report = await verifyAudit(runtime, opts.jsonl);
     } finally {
-      await runtime.close();
+      await runtime?.close();
     }
+    for (const line of report.lines) print(line);
+    process.exitCode = report.ok ? 0 : 1;
   });
 
 auditCommand
@@ -450,8 +432,9 @@ program
   .requiredOption('--sub <id>', 'the user id (sub claim)')
   .option('--tenant <id>', 'the tenant id claim')
   .option('--roles <roles>', 'comma-separated roles', 'agent')
-  .option('--expires <span>', 'lifetime, e.g. 12h or 7d', '12h')
+  .option('--expires <span>', 'lifetime, e.g. 30m, 12h or 7d', '12h')
   .action(async (opts: { sub: string; tenant?: string; roles: string; expires: string }) => {
+    const expiresIn = durationFrom(opts.expires);
     const secret = process.env.ORMAI_JWT_SECRET;
     if (!secret) {
       throw new Error(
@@ -468,37 +451,8 @@ program
       .split(',')
       .map((role) => role.trim())
       .filter(Boolean);
-    print(
-      await signToken(
-        { sub: opts.sub, tenantId: tenant, roles, expiresIn: opts.expires },
-        { secret },
-      ),
-    );
+    print(await signToken({ sub: opts.sub, tenantId: tenant, roles, expiresIn }, { secret }));
   });
-
-function bridgeOptions(gateway: Gateway, logger: Logger, app: OrmaiApp, audit: AuditLog) {
-  const record = auditToolCall(audit, gateway.policyFor);
-  return {
-    execute: gateway.execute,
-    policyFor: gateway.policyFor,
-    schemaFor: gateway.schemaFor,
-    domainTools: app.domainTools ?? [],
-    onToolCall: (event: ToolCallEvent) => {
-      record(event);
-      logger.info(
-        {
-          tool: event.tool,
-          traceId: event.traceId,
-          outcome: event.outcome,
-          errorCode: event.errorCode,
-          rows: event.rowCount,
-          ms: event.durationMs,
-        },
-        'mcp tool call',
-      );
-    },
-  };
-}
 
 /** `sub=1,tenant=1,roles=agent+support` → a principal. */
 function parsePrincipalSpec(spec: string): Principal {
@@ -516,7 +470,22 @@ function parsePrincipalSpec(spec: string): Principal {
   };
 }
 
+program
+  .command('init')
+  .description(
+    'in a Prisma project: write ormai.config.ts and ormai.policy.ts from its schema, then check them',
+  )
+  .option('--schema <path>', 'the Prisma schema (default: as Prisma finds it)')
+  .option('--tenant-field <field>', 'the tenant field or its column (default: detected)')
+  .option('-y, --yes', 'accepted for scripts; init never asks')
+  .option('--force', 'overwrite ormai.config.ts and ormai.policy.ts when they differ')
+  .action(async (opts: { schema?: string; tenantField?: string; force?: boolean }) => {
+    // loaded on demand: init needs none of the server
+    const { runInit } = await import('./init.js');
+    process.exitCode = runInit({ cwd: process.cwd(), ...opts, print });
+  });
+
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`ormai: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`ormai: ${describeError(error)}\n`);
   process.exit(1);
 });

@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { Pool, PoolClient } from 'pg';
+import { describeError } from '../describe-error.js';
+import { connectFailure, parseDatabaseUrl } from './database-url.js';
+import { displayPath, lockEmbeddedDatabase } from './embedded-lock.js';
 
 /** Raw SQL access beside Prisma: migrations, seeding, health checks and tests use it. */
 export interface SqlDriver {
@@ -36,6 +48,12 @@ export type DatabaseOptions =
       statementTimeoutMs?: number;
       /** Schemas searched after `public` by raw SQL (ormai's own). */
       extraSearchPath?: string[];
+      /** Fills a new data directory (migrations, seed) before it takes its place. */
+      initialize?: (db: Database) => Promise<void>;
+      /** Move a data directory that cannot be opened aside (`<dataDir>.damaged-<time>`) and start anew. */
+      replaceDamaged?: boolean;
+      /** Lines about the data directory: created, taken over, moved aside. */
+      log?: (line: string) => void;
     }
   | {
       kind: 'postgres';
@@ -69,17 +87,131 @@ async function importPglite() {
   }
 }
 
-async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>) {
-  const { PGlite, PrismaPGlite } = await importPglite();
-  const inMemory = !options.dataDir || options.dataDir.startsWith('memory://');
-  if (!inMemory && options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(inMemory ? undefined : options.dataDir, {
-    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-  });
-  if (options.statementTimeoutMs) {
-    await pglite.exec(`SET statement_timeout = ${Math.floor(options.statementTimeoutMs)}`);
+type PgliteOptions = Extract<DatabaseOptions, { kind: 'pglite' }>;
+type PgliteModules = Awaited<ReturnType<typeof importPglite>>;
+
+/**
+ * The embedded database. In a data directory it is this process's alone (a lock file beside it),
+ * and a new one is made whole in `<dataDir>.creating-<pid>` (with `initialize`) before it is
+ * renamed into place, so a first start cut short leaves no half-made database behind.
+ */
+async function openPglite(options: PgliteOptions): Promise<Database> {
+  const modules = await importPglite();
+  if (!options.dataDir || options.dataDir.startsWith('memory://')) {
+    return pgliteAt(modules, undefined, options, 'memory');
   }
-  await pglite.exec(`SET search_path TO ${searchPath('public', options.extraSearchPath)}`);
+  const dataDir = options.dataDir;
+  const lock = await lockEmbeddedDatabase(dataDir, { log: options.log });
+  try {
+    removeInterruptedCreations(dataDir, options.log);
+    if (!hasDataDir(dataDir)) await createDataDir(modules, dataDir, options);
+    let db: Database;
+    try {
+      db = await pgliteAt(modules, dataDir, options, dataDir);
+    } catch (error) {
+      if (!options.replaceDamaged) throw new EmbeddedDatabaseDamagedError(dataDir, error);
+      const aside = `${dataDir}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(dataDir, aside);
+      options.log?.(
+        `the embedded database ${displayPath(dataDir)} could not be opened (${describeError(error)}): moved it to ${displayPath(aside)}`,
+      );
+      await createDataDir(modules, dataDir, options);
+      db = await pgliteAt(modules, dataDir, options, dataDir);
+    }
+    return {
+      ...db,
+      async close() {
+        try {
+          await db.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** The data directory cannot be opened: an interrupted first start (before creation was atomic), a full disk. */
+export class EmbeddedDatabaseDamagedError extends Error {
+  readonly code = 'EMBEDDED_DATABASE_DAMAGED';
+
+  constructor(
+    readonly dataDir: string,
+    cause: unknown,
+  ) {
+    const shown = displayPath(dataDir);
+    super(
+      `the embedded database ${shown} cannot be opened (${describeError(cause)}): it is damaged or a first start was interrupted; start a new one with \`ormai seed --reset\` (moves it aside to ${shown}.damaged-…) or delete ${shown}`,
+      { cause },
+    );
+    this.name = 'EmbeddedDatabaseDamagedError';
+  }
+}
+
+/** A data directory with something in it: an empty one (made by hand, or by an old ormai) is new. */
+function hasDataDir(dataDir: string): boolean {
+  if (!existsSync(dataDir)) return false;
+  if (statSync(dataDir).isDirectory() && readdirSync(dataDir).length === 0) {
+    rmdirSync(dataDir);
+    return false;
+  }
+  return true;
+}
+
+async function createDataDir(modules: PgliteModules, dataDir: string, options: PgliteOptions) {
+  const building = `${dataDir}.creating-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  options.log?.(`creating the embedded database in ${displayPath(dataDir)} (first run)…`);
+  try {
+    // messages about the new database name the directory it will be
+    const fresh = await pgliteAt(modules, building, options, dataDir);
+    try {
+      await options.initialize?.(fresh);
+    } finally {
+      await fresh.close();
+    }
+    renameSync(building, dataDir);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Under the lock, a `<dataDir>.creating-<pid>` is what a first start cut short left behind. */
+function removeInterruptedCreations(dataDir: string, log?: (line: string) => void) {
+  const parent = dirname(resolve(dataDir));
+  const prefix = `${basename(resolve(dataDir))}.creating-`;
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+    log?.(`removed ${displayPath(join(parent, name))}, left by an interrupted first start`);
+  }
+}
+
+async function pgliteAt(
+  { PGlite, PrismaPGlite }: PgliteModules,
+  dataDir: string | undefined,
+  options: PgliteOptions,
+  location: string,
+): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pglite = await keepingExitCode(() =>
+    PGlite.create(dataDir, {
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    }),
+  );
+  try {
+    if (options.statementTimeoutMs) {
+      await pglite.exec(`SET statement_timeout = ${Math.floor(options.statementTimeoutMs)}`);
+    }
+    await pglite.exec(`SET search_path TO ${searchPath('public', options.extraSearchPath)}`);
+  } catch (error) {
+    await keepingExitCode(() => pglite.close()).catch(() => {});
+    throw error;
+  }
   type Queryable = Pick<typeof pglite, 'exec' | 'query'>;
   const driverOf = (db: Queryable): SqlDriver => ({
     async exec(sql) {
@@ -92,16 +224,30 @@ async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>)
   });
   return {
     kind: 'pglite' as const,
-    location: options.dataDir ?? 'memory',
+    location,
     schema: 'public',
     sql: driverOf(pglite),
     // PGlite is one connection: Prisma and the raw driver share it, one statement at a time.
     adapter: new PrismaPGlite(pglite) as unknown as SqlDriverAdapterFactory,
-    close: () => pglite.close(),
+    close: () => keepingExitCode(() => pglite.close()),
   };
 }
 
+/**
+ * PGlite's Emscripten program sets process.exitCode as it starts (99) and ends (0): the exit code
+ * stays the command's own (`ormai audit verify` on a broken chain exits 1, a clean run 0).
+ */
+async function keepingExitCode<T>(fn: () => Promise<T>): Promise<T> {
+  const exitCode = process.exitCode;
+  try {
+    return await fn();
+  } finally {
+    process.exitCode = exitCode;
+  }
+}
+
 async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>) {
+  const url = parseDatabaseUrl(options.url);
   const { default: pg } = await import('pg');
   const { PrismaPg } = await import('@prisma/adapter-pg');
   const schema = options.schema ?? schemaFromUrl(options.url) ?? 'public';
@@ -123,6 +269,13 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
   // retryable error) and the pool discards broken clients, so these listeners only have to exist.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
+  // at start-up a server that cannot be reached is named, with what to check
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw connectFailure(error, url);
+  }
   const driverOf = (db: Pool | PoolClient): SqlDriver => ({
     async exec(sql) {
       await db.query(sql);
