@@ -28,5 +28,9 @@ export const saasApp: OrmaiApp = {
     { sub: '13', tenantId: 2, roles: ['support'] },
     { sub: '16', tenantId: 2, roles: ['sales'] },
     { sub: '11', tenantId: 2, roles: ['agent'] },
+    { sub: '21', tenantId: 3, roles: ['admin'] },
+    { sub: '23', tenantId: 3, roles: ['support'] },
+    { sub: '26', tenantId: 3, roles: ['sales'] },
+    { sub: '21', tenantId: 3, roles: ['agent'] },
   ],
 };
