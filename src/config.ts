@@ -87,8 +87,12 @@ export async function loadConfig(path = DEFAULT_CONFIG_FILE): Promise<OrmaiConfi
       cause: error,
     });
   }
-  if (!loaded.default?.app) {
+  // in a project without "type": "module" the config is compiled as CommonJS, and import() hands
+  // back its module.exports, whose `default` is the config
+  const config =
+    (loaded.default as { default?: OrmaiConfig } | undefined)?.default ?? loaded.default;
+  if (!config?.app) {
     throw new Error(`${file} must export default defineConfig({ app, … })`);
   }
-  return loaded.default;
+  return config;
 }
