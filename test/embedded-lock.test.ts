@@ -1,9 +1,11 @@
-// Pins one writer on the embedded database: a second process (serve, approvals, mcp) is refused with
-// the holder named and the server it found loses nothing; a lock whose process has ended is taken over.
+// Pins one writer on the embedded database: a second serve is refused with the holder named, approvals
+// and stdio mcp go through the running server, nothing is lost; a lock whose process has ended is taken over.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import {
@@ -13,7 +15,15 @@ import {
   lockFileOf,
   shortCommand,
 } from '../src/db/embedded-lock.js';
-import { CONFIG, runCli, runCliAsync, type ServedCli, serve } from './helpers/cli.js';
+import {
+  BIN,
+  CONFIG,
+  cleanEnv,
+  runCli,
+  runCliAsync,
+  type ServedCli,
+  serve,
+} from './helpers/cli.js';
 
 const temp = mkdtempSync(join(tmpdir(), 'ormai-lock-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -147,9 +157,11 @@ describe('a second process beside `ormai serve` (real processes, one embedded da
     first?.child.kill('SIGKILL');
   });
 
-  it('serve, approvals and stdio mcp are refused naming the server; it loses nothing', async () => {
+  it('a second serve is refused naming the server; approvals and stdio mcp go through it; nothing is lost', async () => {
     first = await serve(cwd);
     const server = first;
+    const serverFile = join(cwd, '.ormai', 'pgdata.server.json');
+    expect(statSync(serverFile).mode & 0o777).toBe(0o600);
     const support = server.tokenOf(1, 'support');
     const listed = await server.graphql(
       support,
@@ -161,50 +173,136 @@ describe('a second process beside `ormai serve` (real processes, one embedded da
       `mutation { updateOrder(id: ${orderId}, data: { notes: "written while others knocked" }, reason: "lock test") { id notes } }`,
     );
     expect(changed.data.updateOrder.notes).toBe('written while others knocked');
+    const asked = await server.graphql(
+      support,
+      `mutation { deleteOrder(id: ${orderId}, reason: "customer cancelled") { success } }`,
+    );
+    expect(asked.errors[0].extensions.code).toBe('WRITE_APPROVAL_REQUIRED');
+    const approvalId: string = asked.errors[0].extensions.details.approval_id;
 
-    const inUse = `ormai: the embedded database .ormai/pgdata is in use by \`ormai serve\` (pid ${server.pid}, since `;
-    const [second, approvals, mcp] = await Promise.all([
+    const approver = ['--tenant', '1', '--sub', '1', '--config', CONFIG];
+    const [second, list] = await Promise.all([
       runCliAsync(cwd, ['serve', '--config', CONFIG, '--port', '0']),
-      runCliAsync(cwd, ['approvals', 'list', '--tenant', '1', '--config', CONFIG]),
-      runCliAsync(cwd, [
-        'mcp',
-        '--dev-principal',
-        'sub=1,tenant=1,roles=agent',
-        '--config',
-        CONFIG,
-      ]),
+      runCliAsync(cwd, ['approvals', 'list', ...approver]),
     ]);
-    for (const refused of [second, approvals, mcp]) {
-      expect(refused.status, refused.stderr).toBe(1);
-      expect(refused.stderr).toContain(inUse);
-      expect(refused.stderr).toContain('): stop it, or point DATABASE_URL at PostgreSQL\n');
-    }
+    expect(second.status, second.stderr).toBe(1);
+    expect(second.stderr).toContain(
+      `ormai: the embedded database .ormai/pgdata is in use by \`ormai serve\` (pid ${server.pid}, since `,
+    );
+    expect(second.stderr).toContain('): stop it, or point DATABASE_URL at PostgreSQL\n');
     expect(second.stdout).not.toContain('serving');
-    expect(approvals.stdout).not.toContain('no requests');
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toContain(`${approvalId} pending  delete Order`);
+    expect(list.stdout).toContain('customer cancelled');
 
-    // the first server still serves, and still has the write
+    const approve = await runCliAsync(cwd, ['approvals', 'approve', approvalId, ...approver]);
+    expect(approve.status, approve.stderr).toBe(0);
+    expect(JSON.parse(approve.stdout)).toMatchObject({
+      id: approvalId,
+      status: 'approved',
+      result: { found: true, softDeleted: true },
+    });
+    const twice = await runCliAsync(cwd, ['approvals', 'approve', approvalId, ...approver]);
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toMatch(/^ormai: VALIDATION_ERROR: /);
+
+    const client = new Client({ name: 'beside-serve', version: '1' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BIN, 'mcp', '--dev-principal', 'sub=1,tenant=1,roles=agent', '--config', CONFIG],
+        cwd,
+        env: cleanEnv() as Record<string, string>,
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toContain('db.query');
+      const result = (await client.callTool({
+        name: 'db.query',
+        arguments: { model: 'Order', select: ['id', 'tenantId'], take: 5 },
+      })) as any;
+      expect(result.isError, JSON.stringify(result)).toBeFalsy();
+      expect(result.structuredContent.data).toHaveLength(5);
+      expect(new Set(result.structuredContent.data.map((row: any) => row.tenantId))).toEqual(
+        new Set([1]),
+      );
+      const unknown = (await client
+        .callTool({ name: 'db.nothing', arguments: {} })
+        .catch((error: unknown) => error)) as Error;
+      expect(unknown.message).toContain('TOOL_NOT_FOUND');
+    } finally {
+      await client.close();
+    }
+    // a dev token printed by the server works as ORMAI_TOKEN (no secret needed here); a bad one fails
+    const asToken = new Client({ name: 'beside-serve-token', version: '1' });
+    await asToken.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BIN, 'mcp', '--config', CONFIG],
+        cwd,
+        env: cleanEnv({ ORMAI_TOKEN: server.tokenOf(2, 'agent') }) as Record<string, string>,
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const result = (await asToken.callTool({
+        name: 'db.query',
+        arguments: { model: 'Order', select: ['tenantId'], take: 3 },
+      })) as any;
+      expect(result.structuredContent.data).toEqual([
+        { tenantId: 2 },
+        { tenantId: 2 },
+        { tenantId: 2 },
+      ]);
+    } finally {
+      await asToken.close();
+    }
+    const badToken = await runCliAsync(cwd, ['mcp', '--config', CONFIG], {
+      env: { ORMAI_TOKEN: 'not-a-token' },
+    });
+    expect(badToken.status).toBe(1);
+    expect(badToken.stderr).toContain('ormai: the token is invalid');
+
+    // the first server still serves, and has the write and the approved delete
     expect((await fetch(server.url.replace('/graphql', '/healthz'))).status).toBe(200);
     const read = await server.graphql(
       server.tokenOf(1, 'admin'),
       `{ order(id: ${orderId}) { notes } }`,
     );
-    expect(read.data.order.notes).toBe('written while others knocked');
+    expect(read.data.order).toBeNull();
     expect(await server.stop()).toBe(0);
     first = undefined;
     expect(existsSync(join(cwd, '.ormai', 'pgdata.lock'))).toBe(false);
+    expect(existsSync(serverFile)).toBe(false);
 
-    // after it stops: the write and its audit record are on disk, the chain intact
+    // after it stops: every write and its audit record are on disk, the chain intact
     const verify = run(['audit', 'verify']);
     expect(verify.status, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/^ok: \d+ record\(s\) in the table/);
-    expect(run(['audit', 'tail', '-n', '5']).stdout).toMatch(
-      /graphql mutation updateOrder sub \d+@1 \[support\] ok/,
-    );
+    const tail = run(['audit', 'tail', '-n', '50']).stdout;
+    expect(tail).toMatch(/graphql mutation updateOrder sub \d+@1 \[support\] ok/);
+    expect(tail).toMatch(/graphql approve ormai_approval_request sub 1@1 \[admin\] ok/);
+    expect(tail).toMatch(/mcp db\.query sub 1@1 \[agent\] ok rows=5/);
     const db = await openDatabase({ kind: 'pglite', dataDir: join(cwd, '.ormai', 'pgdata') });
     try {
-      expect(await db.sql.query('SELECT notes FROM "Order" WHERE id = $1', [orderId])).toEqual([
-        { notes: 'written while others knocked' },
-      ]);
+      expect(
+        await db.sql.query(
+          'SELECT notes, "deletedAt" IS NOT NULL AS deleted FROM "Order" WHERE id = $1',
+          [orderId],
+        ),
+      ).toEqual([{ notes: 'written while others knocked', deleted: true }]);
+      const decided = await db.sql.query(
+        'SELECT operation, principal_sub FROM ormai.ormai_audit_log WHERE approval_id = $1 ORDER BY id',
+        [approvalId],
+      );
+      expect(
+        decided.filter((row: any) => row.operation === 'approve ormai_approval_request'),
+      ).toEqual([{ operation: 'approve ormai_approval_request', principal_sub: '1' }]);
+      expect(decided.filter((row: any) => row.operation === 'approved delete Order')).toHaveLength(
+        1,
+      );
     } finally {
       await db.close();
     }

@@ -5,7 +5,7 @@ import { openDatabase } from '../db/database.js';
 import { migrateOrmai } from '../db/migrate.js';
 import { ormaiTables } from '../db/ormai-tables.js';
 import { describeError } from '../describe-error.js';
-import { serveStdio } from '../mcp-bridge/index.js';
+import { proxyStdioToHttp, serveStdio } from '../mcp-bridge/index.js';
 import { compilePolicy } from '../policy/compile-policy.js';
 import { explainPolicy } from '../policy/explain.js';
 import type { Principal } from '../policy/principal.js';
@@ -20,6 +20,7 @@ import { durationFrom, listenFailure, portFrom } from './arguments.js';
 import { tailAudit, verifyAudit } from './audit.js';
 import { runChecks } from './check.js';
 import { mcpClientConfig } from './mcp-config.js';
+import { findRunningServer, graphqlAt, recordRunningServer, tokenFor } from './running-server.js';
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -67,6 +68,15 @@ program
       throw error;
     }
     handler.ready(ormai.fetch);
+    // while it holds the embedded database, `approvals` and `mcp` of this host go through it, with
+    // tokens signed by its secret (an app's resolvePrincipal would not accept them)
+    const forget = config.auth?.resolvePrincipal
+      ? () => {}
+      : recordRunningServer(config, {
+          url: running.url,
+          paths: { graphql: ormai.paths.graphql, mcp: ormai.paths.mcp },
+          secret: ormai.jwt.secret,
+        });
 
     print(`ormai: serving ${config.app.name}`);
     print(`  GraphQL + GraphiQL  ${running.url}${ormai.paths.graphql}`);
@@ -100,6 +110,7 @@ program
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
+      forget();
       await running.close();
       await ormai.close();
       process.exit(0);
@@ -121,22 +132,38 @@ program
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const config = await loadConfig(opts.config);
     const logger = createLogger();
-    let principal: Principal;
+    const needsToken = () =>
+      new Error(
+        'ormai mcp needs ORMAI_TOKEN (a JWT from `ormai token`) and ORMAI_JWT_SECRET to verify it; or pass --dev-principal explicitly',
+      );
+    const tenantClaim = config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {};
+    const token = process.env.ORMAI_TOKEN;
+    let principal: Principal | undefined;
     if (opts.devPrincipal) {
       principal = parsePrincipalSpec(opts.devPrincipal);
       say(`ormai mcp: running as the dev principal ${JSON.stringify(principal)}`);
-    } else {
-      const token = process.env.ORMAI_TOKEN;
+    } else if (!token) {
+      throw needsToken();
+    }
+
+    const server = await findRunningServer(config);
+    if (server) {
+      // the server holds the embedded database: its /mcp serves the calls (and records each one);
+      // a token is checked here first so that a bad one fails now, with a message
+      if (!principal) await verifyToken(token!, { secret: server.secret, ...tenantClaim });
+      const dev = principal;
+      const bearer = dev ? () => tokenFor(server, config, dev) : token!;
+      const url = new URL(server.paths.mcp, server.url);
+      say(
+        `ormai mcp: \`ormai serve\` (pid ${server.pid}) holds the database; forwarding to ${url}`,
+      );
+      await proxyStdioToHttp({ url, token: bearer });
+      return;
+    }
+    if (!principal) {
       const secret = process.env.ORMAI_JWT_SECRET ?? config.auth?.jwtSecret ?? '';
-      if (!token || !secret) {
-        throw new Error(
-          'ormai mcp needs ORMAI_TOKEN (a JWT from `ormai token`) and ORMAI_JWT_SECRET to verify it; or pass --dev-principal explicitly',
-        );
-      }
-      principal = await verifyToken(token, {
-        secret,
-        ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
-      });
+      if (!secret) throw needsToken();
+      principal = await verifyToken(token!, { secret, ...tenantClaim });
     }
     const ormai = await createOrmai(config, { logger, log: say });
     try {
@@ -278,6 +305,32 @@ async function asApprover(
         : 'writes are off in the policy (writes.enabled), so there is nothing to approve',
     );
   }
+  const tenant = /^\d+$/.test(opts.tenant) ? Number(opts.tenant) : opts.tenant;
+  const principal: Principal = {
+    sub: opts.sub,
+    tenantId: tenant,
+    roles: [role],
+    claims: { sub: opts.sub, tenantId: tenant, roles: [role] },
+  };
+  // a server holding the embedded database runs (and records) the operation for this approver
+  const server = await findRunningServer(config);
+  const result = server
+    ? await graphqlAt(server, await tokenFor(server, config, principal), document, variables)
+    : await executeLocally(config, principal, document, variables);
+  if (result.errors?.length) {
+    const error = result.errors[0]!;
+    throw new Error(`${String(error.extensions?.code)}: ${error.message}`);
+  }
+  return result.data!;
+}
+
+/** One GraphQL operation through a gateway of this process's own, over the database it opens. */
+async function executeLocally(
+  config: OrmaiConfig,
+  principal: Principal,
+  document: string,
+  variables: Record<string, unknown>,
+) {
   const logger = createLogger('warn');
   const runtime = await openRuntime(config.app, {
     ...runtimeOptionsFromConfig(config),
@@ -286,19 +339,7 @@ async function asApprover(
   const audit = createAuditLog(config, runtime, logger);
   try {
     const gateway = createGateway({ runtime, jwtSecret: resolveJwtSecret().secret, logger, audit });
-    const tenant = /^\d+$/.test(opts.tenant) ? Number(opts.tenant) : opts.tenant;
-    const principal: Principal = {
-      sub: opts.sub,
-      tenantId: tenant,
-      roles: [role],
-      claims: { sub: opts.sub, tenantId: tenant, roles: [role] },
-    };
-    const result = await gateway.execute({ principal, document, variables, surface: 'graphql' });
-    if (result.errors?.length) {
-      const error = result.errors[0]!;
-      throw new Error(`${String(error.extensions.code)}: ${error.message}`);
-    }
-    return result.data!;
+    return await gateway.execute({ principal, document, variables, surface: 'graphql' });
   } finally {
     await audit.close();
     await runtime.close();

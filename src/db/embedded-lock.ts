@@ -108,6 +108,12 @@ export async function lockEmbeddedDatabase(
   return { path, release };
 }
 
+/** The process holding the embedded database in `dataDir` when it runs on this host; else undefined. */
+export async function runningHolderOf(dataDir: string): Promise<EmbeddedLockHolder | undefined> {
+  const holder = (await readLock(lockFileOf(dataDir)))?.holder;
+  return holder && liveness(holder) === 'running' ? holder : undefined;
+}
+
 /** "`ormai serve` (pid 1234, since 2026-12-03 08:30:12 UTC)", with the host when it is another. */
 function describeHolder(holder: EmbeddedLockHolder): string {
   const host = holder.host === hostname() ? '' : ` on ${holder.host}`;

@@ -1,5 +1,6 @@
 export { domainToolsFor, type PreparedDomainTool, prepareDomainTools } from './domain-tools.js';
 export { createMcpHttpHandler, type McpHttpOptions } from './http.js';
+export { proxyStdioToHttp, type StdioProxyOptions } from './proxy.js';
 export {
   createMcpServer,
   type Execute,
