@@ -1,44 +1,19 @@
 // Pins the messages of common mistakes: the real CLI exits 1 with one line naming the problem and
 // the fix (database URL, unreachable server, duration, port, port in use before the database is
 // opened), and a token whose roles the policy does not name is refused on /graphql and /mcp alike.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMcpHttpHandler } from '../src/mcp-bridge/index.js';
+import { CONFIG, runCliAsync } from './helpers/cli.js';
 import { useTestApp } from './helpers/runtime.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'ormai.js');
-const CONFIG = join(ROOT, 'ormai.config.ts');
-
 /** Runs the real CLI in a fresh directory; resolves with its exit code and output. */
-function ormai(args: string[], env: Record<string, string> = {}, cwd = freshDir()) {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of ['DATABASE_URL', 'ORMAI_JWT_SECRET', 'PORT', 'HOST']) {
-    if (!(name in env)) delete childEnv[name];
-  }
-  return new Promise<{ code: number | null; stdout: string; stderr: string; cwd: string }>(
-    (done) => {
-      const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-      });
-      // a case that does not fail would serve forever
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        done({ code, stdout, stderr, cwd });
-      });
-    },
-  );
+async function ormai(args: string[], env: Record<string, string> = {}, cwd = freshDir()) {
+  const { status, stdout, stderr } = await runCliAsync(cwd, args, { env, timeoutMs: 60_000 });
+  return { code: status, stdout, stderr, cwd };
 }
 
 const dirs: string[] = [];

@@ -8,11 +8,12 @@ export const BIN = join(ROOT, 'bin', 'ormai.js');
 /** The example app on the embedded database (unless DATABASE_URL is set, which cleanEnv removes). */
 export const CONFIG = join(ROOT, 'ormai.config.ts');
 
-/** The test's environment without a database URL or JWT secret, plus `extra`. */
+/** The test's environment without a database URL, JWT secret, port or host, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
-  if (!extra.DATABASE_URL) delete env.DATABASE_URL;
-  if (!extra.ORMAI_JWT_SECRET) delete env.ORMAI_JWT_SECRET;
+  for (const name of ['DATABASE_URL', 'ORMAI_JWT_SECRET', 'PORT', 'HOST']) {
+    if (!extra[name]) delete env[name];
+  }
   return env;
 }
 
@@ -38,7 +39,8 @@ export function runCli(
 export function runCliAsync(
   cwd: string,
   args: string[],
-  options: { env?: Record<string, string> } = {},
+  /** `timeoutMs`: kill it then (a command that does not fail may serve forever) */
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
@@ -53,7 +55,15 @@ export function runCliAsync(
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
-  return new Promise((done) => child.once('close', (status) => done({ status, stdout, stderr })));
+  const timer = options.timeoutMs
+    ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+    : undefined;
+  return new Promise((done) =>
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      done({ status, stdout, stderr });
+    }),
+  );
 }
 
 /** A running `ormai serve`: its output so far, and a way to wait for a line of it. */
