@@ -1,4 +1,4 @@
-// Generates the Prisma client and the Pothos types of every example app, offline.
+// Generates the Prisma client and Pothos types of each example app and the types fixture, offline.
 // Runs on `npm install` (postinstall); skips a schema whose generated output is newer than a change
 // to it, so a second install is quick and harmless. `--force` regenerates everything.
 import { spawnSync } from 'node:child_process';
@@ -17,11 +17,15 @@ if (!existsSync(prismaCli)) {
 }
 
 const examplesDir = join(root, 'examples');
-const schemas = existsSync(examplesDir)
-  ? readdirSync(examplesDir)
-      .map((name) => join(examplesDir, name, 'prisma', 'schema.prisma'))
-      .filter((path) => existsSync(path))
-  : [];
+const schemas = [
+  ...(existsSync(examplesDir)
+    ? readdirSync(examplesDir).map((name) => join(examplesDir, name, 'prisma', 'schema.prisma'))
+    : []),
+  // a test fixture laid out like the examples (test/types.test.ts)
+  join(root, 'test', 'fixtures', 'types-app', 'prisma', 'schema.prisma'),
+  // row keys: compound, @@unique-only, uuid/cuid/BigInt ids (test/keys.test.ts)
+  join(root, 'test', 'fixtures', 'keys-app', 'prisma', 'schema.prisma'),
+].filter((path) => existsSync(path));
 
 for (const schema of schemas) {
   const appDir = dirname(dirname(schema));

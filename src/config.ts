@@ -4,6 +4,7 @@ import type { OrmaiApp } from './app.js';
 import type { Principal } from './policy/principal.js';
 import type { ApprovalGate } from './schema/approval-gate.js';
 import type { NamingOptions } from './schema/naming.js';
+import { StartupError } from './startup-error.js';
 
 /** `ormai.config.ts`: which app to serve and how. Env vars override it (CONTRACT §1). */
 export interface OrmaiConfig {
@@ -37,6 +38,13 @@ export interface OrmaiConfig {
     resolvePrincipal?: (request: Request) => Promise<Principal | null> | Principal | null;
   };
   naming?: NamingOptions;
+  redaction?: {
+    /**
+     * Keys the HMAC-SHA256 of hashed fields; `ORMAI_HASH_KEY` overrides. Required with
+     * `NODE_ENV=production`. Changing it changes every hashed value.
+     */
+    hashKey?: string;
+  };
   writes?: {
     /** Decides writes the policy gates with requireApproval (default: the persistent queue). */
     approvalGate?: ApprovalGate;
@@ -95,4 +103,53 @@ export async function loadConfig(path = DEFAULT_CONFIG_FILE): Promise<OrmaiConfi
     throw new Error(`${file} must export default defineConfig({ app, … })`);
   }
   return config;
+}
+
+/** The hash key `ORMAI_HASH_KEY` or the config names, if any. */
+export function configuredHashKey(
+  config: Pick<OrmaiConfig, 'redaction'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return env.ORMAI_HASH_KEY || config.redaction?.hashKey || undefined;
+}
+
+export interface HashKeyChoice {
+  /** The configured key, or undefined for the fallback (the policy's `hashSalt`, else the dev key). */
+  key: string | undefined;
+  /** Said once at start when hashed values are not keyed by a secret of this deployment. */
+  warning?: string;
+}
+
+const GENERATE_KEY = 'generate one with `openssl rand -hex 32`';
+
+/**
+ * The key hashed fields are keyed with, as the server starts: `ORMAI_HASH_KEY`, else the config's
+ * `redaction.hashKey`. Without either, `NODE_ENV=production` refuses to start; elsewhere the
+ * policy's deprecated `hashSalt` or the published dev key is used, with a warning.
+ */
+export function resolveHashKey(
+  config: Pick<OrmaiConfig, 'app' | 'redaction'>,
+  env: NodeJS.ProcessEnv = process.env,
+): HashKeyChoice {
+  const key = configuredHashKey(config, env);
+  if (key) return { key };
+  const salt = (config.app.policy as { hashSalt?: unknown } | undefined)?.hashSalt;
+  if (env.NODE_ENV === 'production') {
+    throw new StartupError(
+      'HASH_KEY_REQUIRED',
+      'ORMAI_HASH_KEY is required when NODE_ENV=production (it keys the HMAC of hashed fields)',
+      {
+        hints: [
+          `set ORMAI_HASH_KEY; ${GENERATE_KEY}`,
+          ...(salt ? ['policy.hashSalt is deprecated and is not used as a production key'] : []),
+        ],
+      },
+    );
+  }
+  return {
+    key: undefined,
+    warning: salt
+      ? `policy.hashSalt is deprecated and keys hashed fields only outside production: set ORMAI_HASH_KEY instead (${GENERATE_KEY})`
+      : `ORMAI_HASH_KEY is unset: hashed fields use the published dev key, so anyone can recompute them; set it (${GENERATE_KEY}), as NODE_ENV=production requires`,
+  };
 }

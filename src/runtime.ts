@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { OrmaiApp, PrismaLifecycle } from './app.js';
-import type { OrmaiConfig } from './config.js';
+import { configuredHashKey, type OrmaiConfig } from './config.js';
 import { describeDatamodelGaps, findDatamodelGaps } from './db/check-datamodel.js';
 import {
   type Database,
@@ -34,6 +34,8 @@ export interface RuntimeOptions {
   seedIfEmpty?: boolean;
   /** The embedded database only: move a data directory that cannot be opened aside and start anew. */
   replaceDamaged?: boolean;
+  /** Keys hashed fields (`ORMAI_HASH_KEY`); without it the policy's `hashSalt` or the dev key. */
+  hashKey?: string | undefined;
   /** Emit Prisma query events (tests count statements with them). */
   logQueries?: boolean;
   log?: (line: string) => void;
@@ -63,12 +65,13 @@ export function runtimeOptionsFromConfig(config: OrmaiConfig, env = process.env)
     dataDir: config.database?.dataDir ?? DEFAULT_DATA_DIR,
     ormaiSchema: config.database?.ormaiSchema,
     applyMigrations: config.database?.applyMigrations,
+    hashKey: configuredHashKey(config, env),
   };
 }
 
 /** The policy compiled and checked: a policy `ormai check` rejects is never served. */
-export function compileAppPolicy(app: OrmaiApp): PolicyEngine {
-  const compiled = compilePolicy(app.policy, app.datamodel);
+export function compileAppPolicy(app: OrmaiApp, hashKey?: string): PolicyEngine {
+  const compiled = compilePolicy(app.policy, app.datamodel, hashKey ? { hashKey } : {});
   if (!compiled.ok) throw new Error(compiled.message);
   const errors = checkPolicy(compiled.value).filter((finding) => finding.severity === 'error');
   if (errors.length > 0) {
@@ -78,7 +81,7 @@ export function compileAppPolicy(app: OrmaiApp): PolicyEngine {
 }
 
 export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): Promise<Runtime> {
-  const policy = compileAppPolicy(app);
+  const policy = compileAppPolicy(app, options.hashKey);
   const { statementTimeoutMs } = policy.forRoles(policy.declaredRoles).budgets;
   const tables = ormaiTables(options.ormaiSchema ?? DEFAULT_ORMAI_SCHEMA);
   // a new embedded database is prepared out of sight and then moved into place: a first start cut

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { helpdeskApp } from '../examples/helpdesk/app.js';
 import { saasApp } from '../examples/saas/app.js';
 import { runChecks } from '../src/cli/check.js';
 import { compilePolicy } from '../src/policy/compile-policy.js';
@@ -14,6 +15,10 @@ import {
   unscopedPolicy,
   writesWithoutReasonPolicy,
 } from './fixtures/broken-policies.js';
+import {
+  helpdeskCommentUnscopedPolicy,
+  helpdeskNoTenantFieldPolicy,
+} from './fixtures/helpdesk-broken-policies.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const lines = (policy: unknown) => runChecks({ ...saasApp, policy: policy as never }).lines;
@@ -121,6 +126,51 @@ describe('ormai check', () => {
   }, 60_000);
 });
 
+describe('ormai check on the helpdesk example', () => {
+  const helpdeskLines = (policy: unknown) =>
+    runChecks({ ...helpdeskApp, policy: policy as never }).lines;
+
+  it('passes its policy', () => {
+    expect(runChecks(helpdeskApp).lines).toEqual([
+      'ok: 4 role(s) checked (admin, agent, support, viewer), 0 warning(s)',
+    ]);
+  });
+
+  it('finds a comment table left unscoped (its tenant column is not orgId) and every way into it', () => {
+    const output = helpdeskLines(helpdeskCommentUnscopedPolicy);
+    for (const role of ['admin', 'agent', 'support', 'viewer']) {
+      expect(output).toContain(
+        `error ${role}: Comment: not scoped: it has no tenant field; name one (tenantField), scope it through a required parent relation (scopeThrough) or mark it global: true`,
+      );
+      expect(output).toContain(
+        `error ${role}: Ticket.comments → Comment: not scoped: the relation leads from tenant data into rows of every tenant`,
+      );
+    }
+    expect(output.at(-1)).toBe('12 error(s), 0 warning(s) in 4 role(s)');
+  });
+
+  it('refuses a policy that forgot its tenant field, naming the model it leaves unscoped', () => {
+    expect(helpdeskLines(helpdeskNoTenantFieldPolicy)).toEqual([
+      'the policy is invalid:',
+      '  models.Comment.scopeThrough: Ticket is not tenant-scoped (no tenant field), so it cannot scope Comment',
+    ]);
+  });
+
+  it('the CLI exits 1 on the broken helpdesk config and 0 on the example', () => {
+    const run = (config: string) =>
+      spawnSync(process.execPath, [join(ROOT, 'bin', 'ormai.js'), 'check', '--config', config], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+    const broken = run('test/fixtures/helpdesk-unscoped.config.ts');
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain('viewer: Ticket.comments → Comment: not scoped');
+    const clean = run('examples/helpdesk/ormai.config.ts');
+    expect(clean.status).toBe(0);
+    expect(clean.stdout).toContain('ok: 4 role(s) checked (admin, agent, support, viewer)');
+  }, 60_000);
+});
+
 describe('ormai explain', () => {
   it("the example README's table is the policy's", async () => {
     const { readFileSync } = await import('node:fs');
@@ -128,6 +178,16 @@ describe('ormai explain', () => {
     const engine = compilePolicy(saasApp.policy, saasApp.datamodel);
     if (!engine.ok) throw new Error(engine.message);
     const readme = readFileSync(join(ROOT, 'examples', 'saas', 'README.md'), 'utf8');
+    const embedded = /<!-- explain:start -->\n([\s\S]*?)\n<!-- explain:end -->/.exec(readme)?.[1];
+    expect(embedded).toBe(explainPolicy(engine.value));
+  });
+
+  it("the helpdesk README's table is the policy's", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { explainPolicy } = await import('../src/policy/explain.js');
+    const engine = compilePolicy(helpdeskApp.policy, helpdeskApp.datamodel);
+    if (!engine.ok) throw new Error(engine.message);
+    const readme = readFileSync(join(ROOT, 'examples', 'helpdesk', 'README.md'), 'utf8');
     const embedded = /<!-- explain:start -->\n([\s\S]*?)\n<!-- explain:end -->/.exec(readme)?.[1];
     expect(embedded).toBe(explainPolicy(engine.value));
   });

@@ -223,7 +223,9 @@ describe('fields', () => {
       expect(engine.forRoles(['admin']).models.get(model)?.fields.get(field)?.redaction).toBeNull();
     }
     expect(value.policy.roles?.admin).toEqual({});
-    expect(value.policy.writes).toEqual({ enabled: false });
+    // approvers and audit readers are named in the file: the policy implies none
+    expect(value.policy.writes).toEqual({ enabled: false, approvers: ['admin'] });
+    expect(value.policy.audit).toEqual({ readers: ['admin'] });
     expect(plan('classic').masked).toEqual(['User.email', 'User.phone']);
   });
 });

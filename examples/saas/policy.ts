@@ -43,6 +43,7 @@ export const saasPolicy: Policy = {
   // Writes are off unless enabled here; each one needs a reason (prod) and is audited with before/after.
   writes: {
     enabled: true,
+    // who may approve the writes below that wait for an approval; no role does unless named
     approvers: ['admin'],
     models: {
       Order: {
@@ -59,6 +60,8 @@ export const saasPolicy: Policy = {
       },
     },
   },
+  // who reads the tenant's audit log through GraphQL (auditRecords); no role does unless named
+  audit: { readers: ['admin'] },
   views: [
     {
       name: 'CustomerSummary',

@@ -1,4 +1,4 @@
-import type { AuditEntry } from './record.js';
+import { type AuditEntry, asJsonEntry } from './record.js';
 import type { AuditSink } from './sinks.js';
 
 export interface AuditLogOptions {
@@ -66,8 +66,10 @@ export class AuditLog {
   }
 
   /** Takes a record; it is written shortly. Throws only when the queue is full. */
-  accept(entry: AuditEntry, options: { except?: string | undefined } = {}): void {
+  accept(given: AuditEntry, options: { except?: string | undefined } = {}): void {
     if (this.#closed) throw new AuditUnavailableError('the audit log is closed');
+    // a value JSON cannot hold (a bigint) would fail its sink on every retry: made JSON first
+    const entry = asJsonEntry(given);
     const queues = this.#queues.filter((queue) => queue.sink.name !== options.except);
     const full = queues.find((queue) => queue.pending.length >= this.#maxQueue);
     if (full) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isDecimal, toJsonValue } from '../json-value.js';
 
 /** One audit record (CONTRACT §9): one per GraphQL operation and per MCP tool call. */
 export interface AuditRecord {
@@ -50,9 +51,27 @@ export function contentOf(record: AuditEntry | AuditRecord): AuditEntry {
   };
 }
 
+/**
+ * The entry with every free-form part as plain JSON: BigInt and Decimal values as decimal strings,
+ * Bytes as base64, dates as ISO strings (as GraphQL returns them), so every sink can store it and
+ * its hash reads the same after a round trip through JSON.
+ */
+export function asJsonEntry(entry: AuditEntry): AuditEntry {
+  return {
+    ...entry,
+    inputs: toJsonValue(entry.inputs) ?? null,
+    decisions: toJsonValue(entry.decisions) ?? null,
+    before: toJsonValue(entry.before) ?? null,
+    after: toJsonValue(entry.after) ?? null,
+  };
+}
+
 /** JSON with object keys sorted at every level, so equal content always hashes alike. */
 export function canonicalJson(value: unknown): string {
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (value instanceof Date || value instanceof Uint8Array || isDecimal(value))
+    return JSON.stringify(toJsonValue(value));
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
@@ -66,6 +85,9 @@ const SECRET_KEY =
 /** Inputs as recorded: values under secret-looking keys become "[REDACTED]" at any depth; email is kept. */
 export function sanitizeInputs(value: unknown, depth = 0): unknown {
   if (depth > 20) return '[TRUNCATED]';
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date || value instanceof Uint8Array || isDecimal(value))
+    return toJsonValue(value);
   if (Array.isArray(value)) return value.map((item) => sanitizeInputs(item, depth + 1));
   if (value && typeof value === 'object') {
     return Object.fromEntries(

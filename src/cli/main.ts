@@ -293,8 +293,13 @@ async function asApprover(
 ) {
   const config = await loadConfig(opts.config);
   const writes = config.app.policy.writes;
-  const approvers = writes?.approvers ?? ['admin'];
-  const role = opts.role ?? approvers[0] ?? 'admin';
+  const approvers = writes?.approvers ?? [];
+  const role = opts.role ?? approvers[0];
+  if (!role) {
+    throw new Error(
+      'the policy names no approver role: add writes.approvers (e.g. ["admin"]), or pass --role',
+    );
+  }
   // checked before the database is opened: the decision is recorded under this role
   const compiled = compilePolicy(config.app.policy, config.app.datamodel);
   if (!compiled.ok) throw new Error(compiled.message);

@@ -23,7 +23,11 @@ const SECTION_COMMENTS: Record<string, (plan: InitPolicy) => string[]> = {
   ],
   writes: () => [
     'Writes are off: no mutation exists. Enable them per model and role (in prod each needs a',
-    'reason and is audited with the row before and after).',
+    'reason and is audited with the row before and after). approvers decide the writes that wait',
+    'for an approval (requireApproval); no role does unless named here.',
+  ],
+  audit: () => [
+    "Roles that read their tenant's audit log through GraphQL (auditRecords); none unless named.",
   ],
 };
 

@@ -94,11 +94,13 @@ const include = z.object({
   where: z.array(condition).optional(),
   take: z.number().int().optional(),
 });
+/** A row's key: its value, or an object of a compound key's fields. */
+const key = z.union([z.number(), z.string(), z.record(z.string(), z.unknown())]);
 const ARGUMENTS: Record<string, z.ZodType> = {
   'db.describe_schema': z.object({ model: z.string().nullish() }),
   'db.get': z.object({
     model: z.string(),
-    id: z.union([z.number(), z.string()]),
+    id: key,
     select: z.array(z.string()).optional(),
     include: z.array(include).optional(),
   }),
@@ -120,19 +122,19 @@ const ARGUMENTS: Record<string, z.ZodType> = {
   }),
   'db.update': z.object({
     model: z.string(),
-    id: z.union([z.number(), z.string()]),
+    id: key,
     data: z.record(z.string(), z.unknown()),
     reason: z.string().nullish(),
   }),
   'db.delete': z.object({
     model: z.string(),
-    id: z.union([z.number(), z.string()]),
+    id: key,
     reason: z.string().nullish(),
     hard: z.boolean().optional(),
   }),
   'db.bulk_update_by_ids': z.object({
     model: z.string(),
-    ids: z.array(z.union([z.number(), z.string()])),
+    ids: z.array(key),
     data: z.record(z.string(), z.unknown()),
     reason: z.string().nullish(),
   }),

@@ -1,5 +1,6 @@
-import type { CompiledPolicy } from '../policy/compile-policy.js';
+import type { CompiledField, CompiledPolicy } from '../policy/compile-policy.js';
 import { FILTER_OPS } from '../policy/describe.js';
+import { enumValuesFor, isExactNumeric } from '../policy/field-types.js';
 import type { WriteKind } from '../policy/types.js';
 
 export interface ToolDefinition {
@@ -17,6 +18,13 @@ export interface ToolDefinition {
 
 export const READ_TOOLS = ['db.describe_schema', 'db.get', 'db.query', 'db.aggregate'] as const;
 
+/** A row's key: its value (a BigInt as a string of digits), or an object of a compound key's fields. */
+const KEY_SCHEMA = {
+  type: ['integer', 'string', 'object'],
+  description:
+    'the primary key: its value, or for a compound key an object of its fields, e.g. {"orgId": 1, "id": 5} (describe_schema lists each model\'s key)',
+};
+
 /** The write tools a caller may use: listed only when the policy enables that write for its roles. */
 export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
   const modelsFor = (kind: WriteKind) =>
@@ -24,7 +32,13 @@ export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
   const fieldsFor = (kind: WriteKind) =>
     [...policy.writes]
       .filter(([, kinds]) => kinds[kind])
-      .map(([name, kinds]) => `${name}: ${kinds[kind]!.fields.join(', ') || '(none)'}`)
+      .map(([name, kinds]) => {
+        const fields = kinds[kind]!.fields.map((field) => {
+          const compiled = policy.models.get(name)?.fields.get(field);
+          return compiled ? describeField(policy, compiled) : field;
+        });
+        return `${name}: ${fields.join(', ') || '(none)'}`;
+      })
       .join('; ');
   const reason = {
     type: 'string',
@@ -52,7 +66,7 @@ export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
       },
     });
   };
-  const id = { type: ['integer', 'string'] };
+  const id = KEY_SCHEMA;
   add('create', {
     name: 'db.create',
     title: 'Create a row',
@@ -108,6 +122,18 @@ export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
   return tools;
 }
 
+/** A field as the model description lists it: enums with their values, unfilterable types said. */
+function describeField(policy: CompiledPolicy, field: CompiledField): string {
+  const values = enumValuesFor(policy, field);
+  if (field.redaction) return field.name;
+  if (values) return `${field.name} (${field.list ? 'list of ' : ''}one of ${values.join('|')})`;
+  if (field.type === 'Bytes') return `${field.name} (base64; not filterable)`;
+  if (field.list) return `${field.name} (list; not filterable)`;
+  if (isExactNumeric(field)) return `${field.name} (${field.type} as a decimal string)`;
+  if (field.uuid) return `${field.name} (uuid; eq ne in not_in is_null)`;
+  return field.name;
+}
+
 /**
  * The db.* tools for one caller, with input schemas generated from what the caller's roles can read:
  * the model enum lists only readable models, and descriptions say the operators, the budgets and
@@ -117,7 +143,10 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
   const models = [...policy.models.keys()];
   const { defaultTake, maxTake, maxIncludeDepth } = policy.budgets;
   const fieldsByModel = [...policy.models.values()]
-    .map((model) => `${model.name}: ${[...model.fields.keys()].join(', ')}`)
+    .map(
+      (model) =>
+        `${model.name}: ${[...model.fields.values()].map((field) => describeField(policy, field)).join(', ')}`,
+    )
     .join('; ');
   const model = {
     type: 'string',
@@ -130,12 +159,13 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
     properties: {
       field: {
         type: 'string',
-        description: 'a field you can filter on (not a masked or hashed one)',
+        description:
+          'a field you can filter on (not a masked or hashed one, nor a list, Json or Bytes field)',
       },
       op: { type: 'string', enum: [...FILTER_OPS] },
       value: {
         description:
-          'a value; a list for in/not_in; [low, high] for between; true/false for is_null',
+          'a value; a list for in/not_in; [low, high] for between; true/false for is_null; for an enum field one of its values (listed with the fields) as a string, with eq ne in not_in is_null only',
       },
     },
     required: ['field', 'op'],
@@ -188,7 +218,7 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
         'One row by its primary key: {data, found}. found is false when the row does not exist or is not visible to you.',
       inputSchema: {
         type: 'object',
-        properties: { model, id: { type: ['integer', 'string'] }, select: names, include },
+        properties: { model, id: KEY_SCHEMA, select: names, include },
         required: ['model', 'id'],
         additionalProperties: false,
       },

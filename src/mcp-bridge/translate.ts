@@ -1,6 +1,14 @@
 import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
+import {
+  enumValuesFor,
+  filterOpsFor,
+  isFilterable,
+  isNumeric,
+  uuidValue,
+} from '../policy/field-types.js';
 import type { WriteKind } from '../policy/types.js';
 import { modelNames, type NamingOptions } from '../schema/naming.js';
+import { keyArgType } from '../schema/row-keys.js';
 import { ToolError } from './errors.js';
 
 /** OrmAI's filter operators and the GraphQL where operator each becomes. */
@@ -42,7 +50,6 @@ export interface Operation {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const NUMERIC = new Set(['Int', 'Float', 'Decimal', 'BigInt']);
 
 /**
  * Translates OrmAI's tool inputs into GraphQL operations on the caller's schema. It checks names
@@ -72,21 +79,11 @@ export class Translator {
     include?: IncludeSpec[];
   }): Operation {
     const model = this.model(input.model);
-    if (!model.idField) {
-      throw new ToolError('VALIDATION_ERROR', `${model.name} has no single primary key to get by`, {
-        hints: ['use db.query with a where on its key fields'],
-        details: { field: 'id' },
-      });
-    }
-    if (input.id === undefined || input.id === null || input.id === '') {
-      throw new ToolError('VALIDATION_ERROR', 'id is required', { details: { field: 'id' } });
-    }
-    const variables = new Variables().add('id', `${graphqlScalar(model.idField)}!`, input.id);
+    const variables = new Variables();
+    const keyArgs = this.keyArguments(model, input.id, variables);
     const selection = this.selection(model, input.select, input.include, variables);
     return {
-      document: `query OrmaiGet${variables.declarations} { result: ${modelNames(model.name, this.naming).single}(${
-        model.idField.name
-      }: $id) { ${selection} } }`,
+      document: `query OrmaiGet${variables.declarations} { result: ${modelNames(model.name, this.naming).single}(${keyArgs}) { ${selection} } }`,
       variables: variables.values,
       shape: (data) => ({ data: data.result ?? null, found: data.result != null }),
     };
@@ -144,9 +141,7 @@ export class Translator {
           details: { field: 'field' },
         });
       }
-      const numeric = [...model.fields.values()].filter(
-        (f) => !f.redaction && !f.list && NUMERIC.has(f.type),
-      );
+      const numeric = [...model.fields.values()].filter((f) => isFilterable(f) && isNumeric(f));
       const field = this.field(model, input.field, 'field', numeric);
       measure = `${operation} { ${field.name} }`;
     }
@@ -221,8 +216,8 @@ export class Translator {
     }
     const { list } = modelNames(model.name, this.naming);
     const Plural = list.charAt(0).toUpperCase() + list.slice(1);
-    const idType = model.idField ? graphqlScalar(model.idField) : 'String';
     const fields = [...model.fields.keys()].join(' ');
+    const key = model.primaryKey;
     switch (kind) {
       case 'create':
         return {
@@ -230,38 +225,62 @@ export class Translator {
           variables: { data: input.data ?? {}, reason: input.reason ?? null },
           shape: (data) => ({
             data: data.result,
-            id: model.idField ? data.result?.[model.idField.name] : null,
+            id: keyOf(model, data.result),
             success: true,
           }),
         };
-      case 'update':
+      case 'update': {
+        const variables = new Variables();
+        const keyArgs = this.keyArguments(model, input.id, variables);
+        variables
+          .add('data', `${model.name}UpdateInput!`, input.data ?? {})
+          .add('reason', 'String', input.reason ?? null);
         return {
-          document: `mutation OrmaiUpdate($id: ${idType}!, $data: ${model.name}UpdateInput!, $reason: String) { result: update${model.name}(id: $id, data: $data, reason: $reason) { ${fields} } }`,
-          variables: { id: input.id, data: input.data ?? {}, reason: input.reason ?? null },
+          document: `mutation OrmaiUpdate${variables.declarations} { result: update${model.name}(${keyArgs}, data: $data, reason: $reason) { ${fields} } }`,
+          variables: variables.values,
           shape: (data) => ({ data: data.result, success: true, found: true }),
         };
-      case 'delete':
+      }
+      case 'delete': {
+        const variables = new Variables();
+        const keyArgs = this.keyArguments(model, input.id, variables);
+        variables
+          .add('reason', 'String', input.reason ?? null)
+          .add('hard', 'Boolean', input.hard ?? false);
         return {
-          document: `mutation OrmaiDelete($id: ${idType}!, $reason: String, $hard: Boolean) { result: delete${model.name}(id: $id, reason: $reason, hard: $hard) { success found softDeleted } }`,
-          variables: { id: input.id, reason: input.reason ?? null, hard: input.hard ?? false },
+          document: `mutation OrmaiDelete${variables.declarations} { result: delete${model.name}(${keyArgs}, reason: $reason, hard: $hard) { success found softDeleted } }`,
+          variables: variables.values,
           shape: (data) => ({
             success: data.result.success,
             found: data.result.found,
             soft_deleted: data.result.softDeleted,
           }),
         };
-      default:
+      }
+      default: {
+        this.requireKey(model);
+        // a compound key's ids are objects of its fields, and come back as such
+        const compound = key.length > 1;
+        const idsType = compound ? `${model.name}KeyInput` : keyArgType(key[0]!);
+        const ids = (input.ids ?? []).map((id, i) => this.keyValues(model, id, `ids[${i}]`));
+        const failed = compound ? `failedIds { ${key.map((f) => f.name).join(' ')} }` : 'failedIds';
         return {
-          document: `mutation OrmaiBulkUpdate($ids: [${idType}!]!, $data: ${model.name}UpdateInput!, $reason: String) { result: bulkUpdate${Plural}(ids: $ids, data: $data, reason: $reason) { updatedCount success failedIds } }`,
-          variables: { ids: input.ids ?? [], data: input.data ?? {}, reason: input.reason ?? null },
+          document: `mutation OrmaiBulkUpdate($ids: [${idsType}!]!, $data: ${model.name}UpdateInput!, $reason: String) { result: bulkUpdate${Plural}(ids: $ids, data: $data, reason: $reason) { updatedCount success ${failed} } }`,
+          variables: {
+            ids: compound ? ids : ids.map((values) => values[key[0]!.name]),
+            data: input.data ?? {},
+            reason: input.reason ?? null,
+          },
           shape: (data) => ({
             updated_count: data.result.updatedCount,
             success: data.result.success,
-            failed_ids: (data.result.failedIds as string[]).map((id) =>
-              /^\d+$/.test(id) ? Number(id) : id,
+            // GraphQL lists one-field keys as strings: an Int key is a number again
+            failed_ids: (data.result.failedIds as unknown[]).map((id) =>
+              !compound && key[0]!.type === 'Int' ? Number(id) : id,
             ),
           }),
         };
+      }
     }
   }
 
@@ -282,6 +301,72 @@ export class Translator {
         };
       },
     };
+  }
+
+  /**
+   * The key arguments of a single-row field (`id: $id`, or `orgId: $id_orgId, id: $id_id` for a
+   * compound key) with their variables added; `id` is the key's value, or an object of its fields.
+   */
+  private keyArguments(model: CompiledModel, id: unknown, variables: Variables): string {
+    this.requireKey(model);
+    const values = this.keyValues(model, id, 'id');
+    const compound = model.primaryKey.length > 1;
+    return model.primaryKey
+      .map((field) => {
+        const name = compound ? `id_${field.name}` : 'id';
+        variables.add(name, `${keyArgType(field)}!`, values[field.name]);
+        return `${field.name}: $${name}`;
+      })
+      .join(', ');
+  }
+
+  private requireKey(model: CompiledModel) {
+    if (model.primaryKey.length > 0) return;
+    throw new ToolError(
+      'VALIDATION_ERROR',
+      `${model.name} has no primary key or unique, so no single row can be named`,
+      {
+        hints: [`use db.query with a where on ${model.name}'s fields`],
+        details: { field: 'id', model: model.name },
+      },
+    );
+  }
+
+  /** A key as given (a value, or an object of the key fields), field by field; types are GraphQL's to check. */
+  private keyValues(model: CompiledModel, id: unknown, path: string): Record<string, unknown> {
+    const key = model.primaryKey;
+    const example = `{${key.map((field) => `"${field.name}": …`).join(', ')}}`;
+    const isObject = id !== null && typeof id === 'object' && !Array.isArray(id);
+    if (key.length > 1 && !isObject) {
+      throw new ToolError(
+        'VALIDATION_ERROR',
+        `${path}: ${model.name} has a compound key; pass an object of its fields`,
+        { hints: [`e.g. ${example}`], details: { field: path } },
+      );
+    }
+    const values = isObject ? (id as Record<string, unknown>) : { [key[0]!.name]: id };
+    const extra = Object.keys(values).find((name) => !key.some((field) => field.name === name));
+    if (extra !== undefined) {
+      throw new ToolError(
+        'VALIDATION_ERROR',
+        `${path}.${extra} is not a key field of ${model.name}`,
+        {
+          hints: [`the key of ${model.name}: ${example}`],
+          details: { field: `${path}.${extra}` },
+        },
+      );
+    }
+    for (const field of key) {
+      const value = values[field.name];
+      if (value === undefined || value === null || value === '') {
+        const at = isObject ? `${path}.${field.name}` : path;
+        throw new ToolError('VALIDATION_ERROR', `${at} is required`, {
+          hints: [`the key of ${model.name}: ${key.length > 1 ? example : `a ${field.type}`}`],
+          details: { field: at },
+        });
+      }
+    }
+    return values;
   }
 
   /** The model, or MODEL_NOT_ALLOWED with the models the caller can read. */
@@ -361,7 +446,21 @@ export class Translator {
           },
         );
       }
+      const ops = filterOpsFor(field);
+      if (!ops.includes(op)) {
+        throw new ToolError(
+          'VALIDATION_ERROR',
+          `${at}.op: ${op} does not apply to ${model.name}.${field.name}`,
+          {
+            retryable: true,
+            hints: [`operators for ${field.name}: ${ops.join(' ')}`],
+            details: { field: `${at}.op`, allowed: ops },
+          },
+        );
+      }
       const value = condition.value;
+      this.checkEnumValue(field, op, value, `${at}.value`);
+      checkUuidValue(field, op, value, `${at}.value`);
       if (op === 'between') {
         if (
           !Array.isArray(value) ||
@@ -399,6 +498,24 @@ export class Translator {
       return { [field.name]: { [OPS[op]]: value } };
     });
     return parts.length === 1 ? parts[0]! : { AND: parts };
+  }
+
+  /** An enum's value is one of its values (as a string); caught here to name where it was given. */
+  private checkEnumValue(field: CompiledField, op: FilterOp, value: unknown, path: string) {
+    const allowed = enumValuesFor(this.policy, field);
+    if (!allowed || op === 'is_null') return;
+    const given = Array.isArray(value) ? value : [value];
+    const wrong = given.find((item) => typeof item !== 'string' || !allowed.includes(item));
+    if (wrong === undefined) return;
+    throw new ToolError(
+      'VALIDATION_ERROR',
+      `${path}: ${JSON.stringify(wrong)} is not a ${field.type}; use one of: ${allowed.join(', ')}`,
+      {
+        retryable: true,
+        hints: [`${field.name} takes one of ${allowed.join(', ')} (as a string)`],
+        details: { field: path, allowed: [...allowed] },
+      },
+    );
   }
 
   private orderBy(
@@ -478,24 +595,28 @@ export class Translator {
   }
 }
 
-function filterable(model: CompiledModel): CompiledField[] {
-  return [...model.fields.values()].filter(
-    (field) => !field.redaction && !field.list && field.type !== 'Json',
-  );
+/** A uuid column takes uuids only; caught here to name where the value was given. */
+function checkUuidValue(field: CompiledField, op: FilterOp, value: unknown, path: string) {
+  if (!field.uuid || op === 'is_null') return;
+  const given = Array.isArray(value) ? value : [value];
+  const wrong = given.find((item) => uuidValue(item) === undefined);
+  if (wrong === undefined) return;
+  throw new ToolError('VALIDATION_ERROR', `${path}: ${JSON.stringify(wrong)} is not a uuid`, {
+    retryable: true,
+    hints: [`${field.name} holds uuids, like 123e4567-e89b-12d3-a456-426614174000`],
+    details: { field: path },
+  });
 }
 
-function graphqlScalar(field: CompiledField): string {
-  return (
-    (
-      {
-        Int: 'Int',
-        Float: 'Float',
-        String: 'String',
-        BigInt: 'BigInt',
-        Decimal: 'Decimal',
-      } as Record<string, string>
-    )[field.type] ?? 'String'
-  );
+function filterable(model: CompiledModel): CompiledField[] {
+  return [...model.fields.values()].filter(isFilterable);
+}
+
+/** A created row's key, as db.get takes it: the value, or an object of a compound key's fields. */
+function keyOf(model: CompiledModel, row: Record<string, unknown> | null | undefined): unknown {
+  if (!row || model.primaryKey.length === 0) return null;
+  if (model.primaryKey.length === 1) return row[model.primaryKey[0]!.name] ?? null;
+  return Object.fromEntries(model.primaryKey.map((field) => [field.name, row[field.name] ?? null]));
 }
 
 /** GraphQL variables with their declared types, in the order they were added. */

@@ -175,6 +175,7 @@ export class PolicyBuilder extends RulesBuilder<ModelPolicy> {
     return this;
   }
 
+  /** @deprecated hashed fields are keyed by `ORMAI_HASH_KEY`; this is the key only outside production. */
   hashSalt(salt: string): this {
     this.#policy.hashSalt = salt;
     return this;

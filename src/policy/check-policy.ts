@@ -13,7 +13,8 @@ export interface Finding {
  * Static verification of a policy against its datamodel, for every role: every readable model is
  * tenant-scoped (by a tenant field, or through its parent) or explicitly global, no allowed
  * relation walks from scoped rows into unscoped ones,
- * a model that requires a filter can be filtered, and writes in the prod profile need a reason.
+ * a model that requires a filter can be filtered, writes in the prod profile need a reason, and
+ * the roles that approve writes and read the audit log are named.
  * Pure; `ormai check` prints the findings and the server refuses to start on an error.
  */
 export function checkPolicy(engine: PolicyEngine): Finding[] {
@@ -75,6 +76,8 @@ export function checkPolicy(engine: PolicyEngine): Finding[] {
     }
   }
 
+  findings.push(...namedRoleFindings(engine));
+
   if (engine.policy.writes?.enabled && profile === 'prod') {
     for (const [model, byRole] of Object.entries(engine.policy.writes.models ?? {})) {
       for (const [role, kinds] of Object.entries(byRole)) {
@@ -92,6 +95,64 @@ export function checkPolicy(engine: PolicyEngine): Finding[] {
     }
   }
   return findings;
+}
+
+/**
+ * Approvers and audit readers are named in the policy, never implied: a write that waits for an
+ * approval no role may give waits forever (an error), and an audit log no role may read through
+ * GraphQL is worth a warning. A name that is not a role of the policy is a typo.
+ */
+function namedRoleFindings(engine: PolicyEngine): Finding[] {
+  const { policy } = engine;
+  const findings: Finding[] = [];
+  const declared = new Set(engine.declaredRoles);
+  const approvers = policy.writes?.approvers ?? [];
+  const readers = policy.audit?.readers ?? [];
+  for (const [path, names] of [
+    ['writes.approvers', approvers],
+    ['audit.readers', readers],
+  ] as const) {
+    for (const name of names.filter((role) => !declared.has(role))) {
+      findings.push({
+        severity: 'warning',
+        role: '*',
+        path,
+        message: `names ${name}, which is not a role of the policy (roles: ${engine.declaredRoles.join(', ') || 'none'})`,
+      });
+    }
+  }
+  const gated = policy.writes?.enabled ? gatedWrites(policy) : [];
+  if (gated.length > 0 && !approvers.some((role) => declared.has(role))) {
+    findings.push({
+      severity: 'error',
+      role: '*',
+      path: 'writes.approvers',
+      message: `${gated.join(', ')} wait(s) for an approval, but no role of the policy may approve: name the approver roles, e.g. approvers: ['admin']`,
+    });
+  }
+  if (!readers.some((role) => declared.has(role))) {
+    findings.push({
+      severity: 'warning',
+      role: '*',
+      path: 'audit.readers',
+      message:
+        "no role may read the audit log through GraphQL (auditRecords): name the reader roles, e.g. audit: { readers: ['admin'] }",
+    });
+  }
+  return findings;
+}
+
+/** The writes (`Model.role.kind`) the policy makes wait for an approval. */
+function gatedWrites(policy: PolicyEngine['policy']): string[] {
+  const gated: string[] = [];
+  for (const [model, byRole] of Object.entries(policy.writes?.models ?? {})) {
+    for (const [role, kinds] of Object.entries(byRole)) {
+      for (const [kind, rule] of Object.entries(kinds)) {
+        if (rule?.requireApproval) gated.push(`${model}.${role}.${kind}`);
+      }
+    }
+  }
+  return gated;
 }
 
 const isScoped = (model: CompiledModel) =>

@@ -1,14 +1,22 @@
-import type { Datamodel, DatamodelField, DatamodelModel, ScalarType } from './datamodel.js';
+import {
+  type Datamodel,
+  type DatamodelField,
+  type DatamodelModel,
+  enumValuesOf,
+  isUuidColumn,
+  type ScalarType,
+} from './datamodel.js';
 import {
   DEFAULT_DENY_GLOBS,
-  DEFAULT_HASH_SALT,
   DEFAULT_SOFT_DELETE_FIELD,
   DEFAULT_TENANT_FIELD,
+  DEV_HASH_KEY,
   PROFILE_BUDGETS,
 } from './defaults.js';
 import { matchesAnyGlob } from './globs.js';
 import type { Redaction } from './redaction.js';
 import { fail, ok, type Result } from './result.js';
+import { type FieldByRole, mergeFieldRules, type RoleFieldRule } from './role-rules.js';
 import { closest } from './suggest.js';
 import {
   type Budgets,
@@ -28,6 +36,14 @@ export interface CompiledField {
   list: boolean;
   /** How the value is returned; null when plain. A redacted field is never filterable or sortable. */
   redaction: Redaction | null;
+  /**
+   * Set when the principal's roles disagree on the field row by row (one sees its own rows plain,
+   * another every row masked): the value is then decided per row, `redaction` is the heaviest mask
+   * or hash a row may get, and the field is never filterable, sortable or aggregated.
+   */
+  byRole?: FieldByRole;
+  /** A String stored as a uuid (`@db.Uuid`): it takes uuids only, with no text or range operator. */
+  uuid?: boolean;
 }
 
 /** One pair of join columns: this model's field equals the target's field. */
@@ -72,7 +88,18 @@ export interface ScopeThrough {
 }
 
 export interface CompiledModel extends TenantScope {
-  /** The single-field primary key, or null for a compound or missing one. */
+  /**
+   * The fields that name one row, in key order: the primary key (`@id` or `@@id`), else the first
+   * unique of required fields (`@unique` or `@@unique`); empty when the model has neither, and
+   * then it has no single-row field and no writes by key.
+   */
+  primaryKey: CompiledField[];
+  /**
+   * Prisma's name for a compound key in a unique where (`orgId_id`, or the key's own name); null
+   * for a single-field key.
+   */
+  primaryKeyName: string | null;
+  /** The primary key when it is one field (`primaryKey[0]`), or null for a compound or missing one. */
   idField: CompiledField | null;
   /**
    * Explicitly not tenant-scoped. A model with no tenant field, no scope through a parent and not
@@ -83,7 +110,10 @@ export interface CompiledModel extends TenantScope {
   fields: Map<string, CompiledField>;
   /** Relations to models readable by the same roles. */
   relations: Map<string, CompiledRelation>;
-  /** Row filters ORed across roles (each one's ownership and row filter ANDed); null: no filter. */
+  /**
+   * Row filters ORed across roles (each one's ownership and row filter ANDed); null: no filter. A
+   * row is visible when one role sees it; its fields are then as that role returns them (`byRole`).
+   */
   rowFilters: WhereTemplate[] | null;
   /** Root lists need a where (QUERY_TOO_BROAD otherwise). */
   requireFilter: boolean;
@@ -110,7 +140,8 @@ export interface CompiledPolicy {
   models: Map<string, CompiledModel>;
   views: Map<string, CompiledView>;
   budgets: Budgets;
-  hashSalt: string;
+  /** Keys the HMAC of hashed fields (`ORMAI_HASH_KEY`; see `compilePolicy`'s options). */
+  hashKey: string;
   writesEnabled: boolean;
   /** Per model, the writes these roles may make (empty while writes are off). */
   writes: Map<string, Partial<Record<WriteKind, CompiledWrite>>>;
@@ -121,6 +152,8 @@ export interface CompiledPolicy {
   allowSelfApproval: boolean;
   /** Whether these roles may read their tenant's audit log. */
   auditReadable: boolean;
+  /** The values of each enum the datamodel names them for (`Datamodel.enums`). */
+  enums: Map<string, readonly string[]>;
 }
 
 /** The validated policy, compiled per set of roles on demand and cached. */
@@ -133,6 +166,7 @@ export interface PolicyEngine {
 }
 
 interface RoleView {
+  role: string;
   fields: Map<string, CompiledField>;
   relations: Set<string>;
   rowFilter: WhereTemplate | null;
@@ -143,7 +177,19 @@ interface RoleView {
  * Validates a policy against the datamodel and returns an engine that compiles it for any set of
  * roles. Pure: every problem is listed with its path (and a suggestion), nothing is thrown.
  */
-export function compilePolicy(input: unknown, datamodel: Datamodel): Result<PolicyEngine> {
+export interface CompilePolicyOptions {
+  /**
+   * The secret hashed fields are keyed with (`ORMAI_HASH_KEY`). Without it: the policy's deprecated
+   * `hashSalt`, else the published dev key (`DEV_HASH_KEY`), which the server refuses in production.
+   */
+  hashKey?: string;
+}
+
+export function compilePolicy(
+  input: unknown,
+  datamodel: Datamodel,
+  options: CompilePolicyOptions = {},
+): Result<PolicyEngine> {
   const parsed = policySchema.safeParse(input ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
@@ -158,6 +204,7 @@ export function compilePolicy(input: unknown, datamodel: Datamodel): Result<Poli
   const profile = policy.profile ?? 'prod';
   const declaredRoles = Object.keys(policy.roles ?? {}).sort();
   const scopes = tenantScopes(policy, datamodel);
+  const hashKey = options.hashKey ?? policy.hashSalt ?? DEV_HASH_KEY;
   const cache = new Map<string, CompiledPolicy>();
   const engine: PolicyEngine = {
     policy,
@@ -170,7 +217,7 @@ export function compilePolicy(input: unknown, datamodel: Datamodel): Result<Poli
       const key = known.join(',');
       let compiled = cache.get(key);
       if (!compiled) {
-        compiled = compileForRoles(policy, datamodel, scopes, profile, known);
+        compiled = compileForRoles(policy, datamodel, scopes, profile, known, hashKey);
         cache.set(key, compiled);
       }
       return compiled;
@@ -189,6 +236,7 @@ function compileForRoles(
   scopes: Map<string, TenantScope>,
   profile: Profile,
   roles: string[],
+  hashKey: string,
 ): CompiledPolicy {
   const models = datamodel.datamodel.models;
   // with role overlays, each known role contributes a view; without any, the base stands alone
@@ -206,17 +254,20 @@ function compileForRoles(
           model,
           base,
           role ? policy.roles?.[role]?.models?.[name] : undefined,
+          role ?? '',
         ),
       )
       .filter((view): view is RoleView => view !== null);
     if (views.length === 0) continue;
 
-    const fields = unionFields(model, views);
-    const ids = model.fields.filter((field) => field.isId);
+    const key = rowKey(model);
+    const fields = mergeFields(name, model, views, key.fields);
 
     compiled.set(name, {
       ...scopes.get(name)!,
-      idField: ids.length === 1 ? toCompiledField(ids[0]!, null) : null,
+      primaryKey: key.fields,
+      primaryKeyName: key.name,
+      idField: key.fields.length === 1 ? key.fields[0]! : null,
       global: base.global ?? false,
       fields,
       relations: new Map(),
@@ -251,15 +302,17 @@ function compileForRoles(
     models: compiled,
     views: compileViews(policy, compiled, roles),
     budgets: budgetsFor(policy, profile, roles),
-    hashSalt: policy.hashSalt ?? DEFAULT_HASH_SALT,
+    hashKey,
     writesEnabled: policy.writes?.enabled === true,
     writes: compileWrites(policy, profile, roles, compiled),
+    // no implicit approver or audit reader: the policy names them (ormai check says when it does not)
     canApprove:
       policy.writes?.enabled === true &&
-      roles.some((role) => (policy.writes?.approvers ?? ['admin']).includes(role)),
+      roles.some((role) => (policy.writes?.approvers ?? []).includes(role)),
     approvalTtlSeconds: policy.writes?.approvalTtlSeconds ?? 86_400,
     allowSelfApproval: policy.writes?.allowSelfApproval === true,
-    auditReadable: roles.some((role) => (policy.audit?.readers ?? ['admin']).includes(role)),
+    auditReadable: roles.some((role) => (policy.audit?.readers ?? []).includes(role)),
+    enums: enumValuesOf(datamodel),
   };
 }
 
@@ -315,6 +368,7 @@ function roleView(
   model: DatamodelModel,
   base: ModelPolicy,
   overlay: RoleModelPolicy | undefined,
+  role: string,
 ): RoleView | null {
   const rules = [base, overlay].filter((rule): rule is RoleModelPolicy => !!rule);
   if (rules.some((rule) => rule.hidden)) return null;
@@ -359,6 +413,7 @@ function roleView(
     ...(rule.rowFilter ? [rule.rowFilter] : []),
   ]);
   return {
+    role,
     fields,
     relations,
     rowFilter: filters.length === 0 ? null : filters.length === 1 ? filters[0]! : { AND: filters },
@@ -366,22 +421,47 @@ function roleView(
   };
 }
 
-const REDACTION_RANK = { plain: 0, mask: 1, hash: 2 } as const;
-
-/** Several roles read the union: a field any role reads plainly is plain; else the lighter redaction. */
-function unionFields(model: DatamodelModel, views: RoleView[]): Map<string, CompiledField> {
+/**
+ * Several roles: each field as the roles that see a row would return it (role-rules.ts). Where
+ * the answer is the same for every row the field is compiled once (plain, masked, hashed, or
+ * absent when denied throughout); where it depends on the row, the field keeps every role's rule
+ * and row filter (`byRole`) and is decided per row when resolved.
+ */
+function mergeFields(
+  name: string,
+  model: DatamodelModel,
+  views: RoleView[],
+  key: CompiledField[],
+): Map<string, CompiledField> {
   const fields = new Map<string, CompiledField>();
   for (const field of model.fields) {
-    const candidates = views
-      .map((view) => view.fields.get(field.name))
-      .filter((candidate): candidate is CompiledField => !!candidate);
-    if (candidates.length === 0) continue;
-    const best = candidates.reduce((a, b) =>
-      REDACTION_RANK[b.redaction?.kind ?? 'plain'] < REDACTION_RANK[a.redaction?.kind ?? 'plain']
-        ? b
-        : a,
-    );
-    fields.set(field.name, best);
+    const rules: RoleFieldRule[] = views.map((view) => {
+      const readable = view.fields.get(field.name);
+      return {
+        role: view.role,
+        rowFilter: view.rowFilter,
+        rule: readable ? (readable.redaction ?? { kind: 'plain' }) : { kind: 'deny' },
+      };
+    });
+    if (rules.every((entry) => entry.rule.kind === 'deny')) continue;
+    const merged = mergeFieldRules(rules);
+    if (merged.kind === 'same') {
+      if (merged.rule.kind === 'deny') continue;
+      fields.set(
+        field.name,
+        toCompiledField(field, merged.rule.kind === 'plain' ? null : merged.rule),
+      );
+      continue;
+    }
+    fields.set(field.name, {
+      ...toCompiledField(field, merged.redaction),
+      nullable: !field.isRequired || merged.nullable,
+      byRole: {
+        model: name,
+        key: key.map((keyField) => keyField.name),
+        rules: merged.rules,
+      },
+    });
   }
   return fields;
 }
@@ -420,7 +500,8 @@ function compileViews(policy: Policy, models: Map<string, CompiledModel>, roles:
       }
       const field = models.get(relation.target)?.fields.get(fieldName ?? '');
       // a sum over a redacted field would reveal it
-      if (field && !field.redaction) computed.push({ name, kind: 'sum', relation, field });
+      if (field && !field.redaction && !field.byRole)
+        computed.push({ name, kind: 'sum', relation, field });
     }
     views.set(view.name, { name: view.name, model: view.model, fields, computed });
   }
@@ -781,6 +862,35 @@ function unknownField(name: string, fields: readonly DatamodelField[], noun = 'f
   return `unknown ${noun} ${name}${field ? `; did you mean ${field.name}?` : ''}`;
 }
 
+/**
+ * The fields that identify a row: `@@id`, `@id`, else the first unique whose fields are all
+ * required (a unique over a nullable column lets several rows share a null, so it names no row);
+ * the order Pothos takes to load a row again.
+ */
+function rowKey(model: DatamodelModel): { fields: CompiledField[]; name: string | null } {
+  const byName = new Map(model.fields.map((field) => [field.name, field]));
+  const candidates: { fields: readonly string[]; name: string | null }[] = [
+    ...(model.primaryKey ? [model.primaryKey] : []),
+    ...model.fields
+      .filter((field) => field.isId)
+      .map((field) => ({ fields: [field.name], name: null })),
+    ...model.fields
+      .filter((field) => field.isUnique)
+      .map((field) => ({ fields: [field.name], name: null })),
+    ...model.uniqueIndexes,
+  ];
+  const key = candidates.find(
+    (candidate) =>
+      candidate.fields.length > 0 &&
+      candidate.fields.every((name) => byName.get(name)?.isRequired && !byName.get(name)?.isList),
+  );
+  if (!key) return { fields: [], name: null };
+  return {
+    fields: key.fields.map((name) => toCompiledField(byName.get(name)!, null)),
+    name: key.fields.length > 1 ? (key.name ?? key.fields.join('_')) : null,
+  };
+}
+
 function toCompiledField(field: DatamodelField, redaction: Redaction | null): CompiledField {
   return {
     name: field.name,
@@ -789,6 +899,7 @@ function toCompiledField(field: DatamodelField, redaction: Redaction | null): Co
     nullable: !field.isRequired,
     list: field.isList,
     redaction,
+    ...(isUuidColumn(field) ? { uuid: true } : {}),
   };
 }
 

@@ -6,6 +6,21 @@ export interface Datamodel {
   datamodel: {
     models: Record<string, DatamodelModel>;
   };
+  /**
+   * The values of each enum, by enum name: `readPrismaSchema` fills it; with Pothos's
+   * `getDatamodel()` (which has none) pass the generated client's enums module as is
+   * (`{ ...getDatamodel(), enums }`). An enum whose values are unknown is served as a String.
+   */
+  enums?: Readonly<Record<string, readonly string[] | Readonly<Record<string, string>>>>;
+}
+
+/** Each enum's values, from either shape `Datamodel.enums` takes. */
+export function enumValuesOf(datamodel: Datamodel): Map<string, readonly string[]> {
+  return new Map(
+    Object.entries(datamodel.enums ?? {})
+      .filter(([, values]) => values && typeof values === 'object')
+      .map(([name, values]) => [name, Array.isArray(values) ? values : Object.values(values)]),
+  );
 }
 
 export interface DatamodelModel {
@@ -34,6 +49,16 @@ export interface DatamodelField {
   relationName?: string;
   relationFromFields?: readonly string[];
   relationToFields?: readonly string[];
+  /**
+   * The column's database type when the schema names one (`@db.Uuid` → `['Uuid', []]`), as Prisma's
+   * DMMF has it; absent in Pothos's generated datamodel, where a uuid column is served as a String.
+   */
+  nativeType?: readonly [string, readonly string[]] | null;
+}
+
+/** A String field stored as a PostgreSQL uuid: only uuids compare with it, and no text operator. */
+export function isUuidColumn(field: DatamodelField): boolean {
+  return field.type === 'String' && field.nativeType?.[0] === 'Uuid';
 }
 
 export type ScalarType =

@@ -72,7 +72,12 @@ export const PROFILE_BUDGETS: Record<Profile, Budgets> = {
 /** The `prod` budgets, the defaults when a policy names no profile. */
 export const DEFAULT_BUDGETS = PROFILE_BUDGETS.prod;
 
-export const DEFAULT_HASH_SALT = 'ormai';
+/**
+ * The key hashed fields use outside production when `ORMAI_HASH_KEY` is unset. It is published
+ * here, so anyone can recompute a digest from a guessed value: the server warns, and refuses to
+ * start without a key of its own under `NODE_ENV=production`.
+ */
+export const DEV_HASH_KEY = 'ormai-dev-hash-key-not-secret';
 
 /**
  * Nesting of a request's input values (objects and lists, in variables or literals). Beyond it the

@@ -1,6 +1,8 @@
-import type { CompiledModel, CompiledPolicy } from './compile-policy.js';
+import type { CompiledField, CompiledModel, CompiledPolicy } from './compile-policy.js';
+import { enumValuesFor, isExactNumeric, isFilterable } from './field-types.js';
 import { describeRedaction } from './redaction.js';
 import { fail, ok, type Result } from './result.js';
+import { describeByRole } from './role-rules.js';
 
 /** The filter operators of the MCP tools (OrmAI's names) and of GraphQL where inputs. */
 export const FILTER_OPS = [
@@ -26,8 +28,19 @@ export interface DescribedField {
   redaction?: 'mask' | 'hash';
   /** For a redacted field: how its values look and that it is no filter (its GraphQL description). */
   description?: string;
-  /** Whether it can be used in where, order_by, group_by and aggregates. */
+  /**
+   * When the caller's roles disagree on the field row by row: the roles on whose rows it is
+   * unredacted (elsewhere it is `redaction`, or null); empty when it is redacted on every row.
+   */
+  plainOnRowsOf?: string[];
+  /** Whether it can be used in where, order_by, group_by and aggregates (lists, Json and Bytes never). */
   filterable: boolean;
+  /** For an enum field: its values, the only ones it takes (filters: eq ne in not_in is_null). */
+  values?: string[];
+  /** How a value travels in JSON when not as itself: `base64` (Bytes), `decimal string` (BigInt, Decimal). */
+  encoding?: 'base64' | 'decimal string';
+  /** `uuid` for a String stored as a uuid: it takes uuids only (filters: eq ne in not_in is_null). */
+  format?: 'uuid';
 }
 
 export interface DescribedModel {
@@ -36,6 +49,11 @@ export interface DescribedModel {
   readable: true;
   writable: boolean;
   operations: string[];
+  /**
+   * The fields that name one row (what `get` takes as `id`: the value for one field, an object of
+   * every field for a compound key); empty when the model has no primary key or unique.
+   */
+  key: string[];
   /** By a tenant field, or through a parent (`scopedThrough`). */
   tenantScoped: boolean;
   /** The relation to the parent whose tenant (and soft delete) scopes these rows. */
@@ -70,7 +88,7 @@ export function describeSchema(
   }
   const selected = model ? [policy.models.get(model)!] : [...policy.models.values()];
   return ok({
-    models: Object.fromEntries(selected.map((m) => [m.name, describeModel(m)])),
+    models: Object.fromEntries(selected.map((m) => [m.name, describeModel(policy, m)])),
     views: Object.fromEntries(
       [...policy.views.values()]
         .filter((view) => !model || view.model === model)
@@ -88,7 +106,7 @@ export function describeSchema(
   });
 }
 
-function describeModel(model: CompiledModel): DescribedModel {
+function describeModel(policy: CompiledPolicy, model: CompiledModel): DescribedModel {
   return {
     fields: Object.fromEntries(
       [...model.fields.values()].map((field) => [
@@ -96,11 +114,10 @@ function describeModel(model: CompiledModel): DescribedModel {
         {
           type: field.list ? `${field.type}[]` : field.type,
           nullable: field.nullable,
-          primaryKey: model.idField?.name === field.name,
-          ...(field.redaction
-            ? { redaction: field.redaction.kind, description: describeRedaction(field.redaction) }
-            : {}),
-          filterable: !field.redaction && !field.list && field.type !== 'Json',
+          primaryKey: model.primaryKey.some((key) => key.name === field.name),
+          ...redactionOf(field),
+          filterable: isFilterable(field),
+          ...valuesOf(policy, field),
         },
       ]),
     ),
@@ -113,7 +130,10 @@ function describeModel(model: CompiledModel): DescribedModel {
     readable: true,
     // no write surface exists yet, whatever the policy says
     writable: false,
-    operations: ['get', 'query', 'aggregate'],
+    // without a key there is no row to get by
+    operations:
+      model.primaryKey.length > 0 ? ['get', 'query', 'aggregate'] : ['query', 'aggregate'],
+    key: model.primaryKey.map((field) => field.name),
     tenantScoped: model.tenantField !== null || model.scopeThrough !== null,
     ...(model.scopeThrough
       ? {
@@ -126,4 +146,36 @@ function describeModel(model: CompiledModel): DescribedModel {
     softDelete: model.softDeleteField !== null,
     requireFilter: model.requireFilter,
   };
+}
+
+/** How a field is redacted: for every row, or row by row as the roles that see the row decide. */
+function redactionOf(
+  field: CompiledField,
+): Pick<DescribedField, 'redaction' | 'description' | 'plainOnRowsOf'> {
+  if (field.byRole) {
+    return {
+      ...(field.redaction ? { redaction: field.redaction.kind } : {}),
+      description: describeByRole(field.byRole),
+      plainOnRowsOf: field.byRole.rules
+        .filter((entry) => entry.rule.kind === 'plain')
+        .map((entry) => entry.role),
+    };
+  }
+  return field.redaction
+    ? { redaction: field.redaction.kind, description: describeRedaction(field.redaction) }
+    : {};
+}
+
+/** What a field's values look like, where its type alone does not say. */
+function valuesOf(
+  policy: CompiledPolicy,
+  field: CompiledField,
+): Pick<DescribedField, 'values' | 'encoding' | 'format'> {
+  if (field.redaction) return {};
+  if (field.uuid) return { format: 'uuid' };
+  const values = enumValuesFor(policy, field);
+  if (values) return { values: [...values] };
+  if (field.type === 'Bytes') return { encoding: 'base64' };
+  if (isExactNumeric(field)) return { encoding: 'decimal string' };
+  return {};
 }

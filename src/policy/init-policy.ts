@@ -50,7 +50,8 @@ export interface InitPolicy {
 /**
  * The starting policy `ormai init` writes for a datamodel: every model listed and scoped by the
  * tenant field, through a required parent, or flagged; secrets denied; personal data masked for
- * every role but admin; writes off. Pure: the CLI renders and checks what this returns.
+ * every role but admin; writes off; admin named as the approver and the audit reader. Pure: the
+ * CLI renders and checks what this returns.
  */
 export function initPolicy(
   datamodel: Datamodel,
@@ -100,7 +101,8 @@ export function initPolicy(
       admin: {},
       agent: Object.keys(agentModels).length > 0 ? { models: agentModels } : {},
     },
-    writes: { enabled: false },
+    writes: { enabled: false, approvers: ['admin'] },
+    audit: { readers: ['admin'] },
   };
   return ok({
     policy,

@@ -5,7 +5,8 @@ import type {
   TenantScope,
   WhereTemplate,
 } from './compile-policy.js';
-import type { Datamodel } from './datamodel.js';
+import { type Datamodel, isUuidColumn } from './datamodel.js';
+import { typeName, uuidValue } from './field-types.js';
 import type { Principal } from './principal.js';
 import { fail, ok, type Result } from './result.js';
 
@@ -13,6 +14,8 @@ import { fail, ok, type Result } from './result.js';
 export type WhereData = Record<string, unknown>;
 
 const PRINCIPAL_VARIABLE = /^\$principal\.([A-Za-z_][\w.]*)$/;
+/** How `bindValue` marks a uuid column: a claim that is no uuid matches no row, as a missing one. */
+const UUID_TYPE = 'uuid';
 
 /**
  * The row predicate every read of a model is ANDed with: the principal's tenant (or, for a model
@@ -124,7 +127,11 @@ export function bindTemplate(
       );
       continue;
     }
-    const boundValue = bindValue(value, field?.type ?? 'String', principal);
+    const boundValue = bindValue(
+      value,
+      field && isUuidColumn(field) ? UUID_TYPE : (field?.type ?? 'String'),
+      principal,
+    );
     // a nullable column equal to a claim: a null row is not the principal's, and says so plainly,
     // so the scope is true or false (never unknown) even under a NOT in a relation filter
     bound[key] =
@@ -143,7 +150,12 @@ function bindValue(value: unknown, type: string, principal: Principal | null): u
     const variable = PRINCIPAL_VARIABLE.exec(value)?.[1];
     if (!variable) return value;
     const raw = principalVariable(principal, variable);
-    const coerced = raw === undefined || raw === null ? undefined : coerceToFieldType(type, raw);
+    const coerced =
+      raw === undefined || raw === null
+        ? undefined
+        : type === UUID_TYPE
+          ? uuidValue(String(raw))
+          : coerceToFieldType(type, raw);
     // nothing equals a missing claim: match no row rather than every row
     return coerced === undefined ? { in: [] } : coerced;
   }
@@ -171,29 +183,6 @@ function principalVariable(principal: Principal | null, path: string): unknown {
   return current;
 }
 
-/**
- * True when a row the database returned satisfies the model's tenant scope and soft delete (the
- * after-fetch check behind every field that returns rows). A model scoped through a parent is
- * checked for its own soft delete only: the row does not show its parent's tenant, so that part
- * is left to the SQL, which carries it on every path that loads such rows (see the tenant-scope
- * plugin).
- */
-export function rowInScope(
-  model: CompiledModel,
-  principal: Principal | null,
-  row: unknown,
-): boolean {
-  if (row === null || typeof row !== 'object') return true;
-  const record = row as Record<string, unknown>;
-  if (model.softDeleteField && record[model.softDeleteField] != null) return false;
-  if (!model.tenantField) return true;
-  const tenant = tenantValue(model.tenantField, principal);
-  if (!tenant.ok) return false;
-  const value = record[model.tenantField.name];
-  // a row loaded without its tenant field cannot be checked, so it is not shown
-  return value !== undefined && String(value) === String(tenant.value);
-}
-
 /** The principal's tenant id, coerced to the type of the field it is compared with. */
 export function tenantValue(field: CompiledField, principal: Principal | null): Result<unknown> {
   const raw = principal?.tenantId;
@@ -204,10 +193,11 @@ export function tenantValue(field: CompiledField, principal: Principal | null): 
       ['use a token whose tenantId claim names your tenant'],
     );
   }
-  const value = coerceToFieldType(field.type, raw);
+  const value = field.uuid ? uuidValue(String(raw)) : coerceToFieldType(field.type, raw);
   if (value === undefined) {
-    return fail('TENANT_SCOPE_REQUIRED', `the caller's tenant id is not a valid ${field.type}`, [
-      `the tenantId claim must be a ${field.type}`,
+    const type = typeName(field);
+    return fail('TENANT_SCOPE_REQUIRED', `the caller's tenant id is not a valid ${type}`, [
+      `the tenantId claim must be a ${type}`,
     ]);
   }
   return ok(value);

@@ -13,7 +13,7 @@ const fieldRules = z
     deny: z.array(name).optional(),
     /** Fields returned masked: `true` for the default mask, or a pattern like `****{last4}`. */
     mask: z.record(z.string(), z.union([z.literal(true), name])).optional(),
-    /** Fields returned as a salted sha256 hex digest. */
+    /** Fields returned as an HMAC-SHA256 hex digest keyed by `ORMAI_HASH_KEY`. */
     hash: z.array(name).optional(),
   })
   .strict();
@@ -141,7 +141,7 @@ export const writesSchema = z
         ),
       )
       .optional(),
-    /** Roles that may approve or reject pending writes of their tenant (default: admin). */
+    /** Roles that may approve or reject pending writes of their tenant (none unless named). */
     approvers: z.array(name).optional(),
     /** How long a pending approval stays valid (default 24 h). */
     approvalTtlSeconds: z.number().int().positive().optional(),
@@ -176,7 +176,10 @@ export const policySchema = z
      * default catches an ordinary field. List the defaults you keep in `denyFields`.
      */
     keepDefaultDenyFields: z.boolean().optional(),
-    /** Salt for hashed fields. */
+    /**
+     * Deprecated: hashed fields are keyed by `ORMAI_HASH_KEY` (or the config's `redaction.hashKey`).
+     * Used as the key only outside production when neither is set.
+     */
     hashSalt: z.string().optional(),
     models: z.record(z.string(), modelPolicySchema).optional(),
     /** Per-role overlays; they only narrow the base. When given, a principal with none of these roles reads nothing. */
@@ -196,7 +199,7 @@ export const policySchema = z
     writes: writesSchema.optional(),
     audit: z
       .object({
-        /** Roles that may read their tenant's audit log through GraphQL (default: admin). */
+        /** Roles that may read their tenant's audit log through GraphQL (none unless named). */
         readers: z.array(name).optional(),
       })
       .strict()

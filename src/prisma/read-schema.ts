@@ -14,6 +14,11 @@ interface DmmfModel {
   uniqueIndexes: { name: string | null; fields: string[] }[];
 }
 
+interface DmmfEnum {
+  name: string;
+  values: { name: string }[];
+}
+
 interface SchemaWasm {
   get_dmmf(params: string): string;
 }
@@ -31,7 +36,7 @@ export function readPrismaSchema(path: string | URL): Datamodel {
     ([name, text]) => [name, withoutConnectionUrls(text)] as [string, string],
   );
   const wasm = require('@prisma/prisma-schema-wasm') as SchemaWasm;
-  let dmmf: { datamodel: { models: DmmfModel[] } };
+  let dmmf: { datamodel: { models: DmmfModel[]; enums?: DmmfEnum[] } };
   try {
     dmmf = JSON.parse(wasm.get_dmmf(JSON.stringify({ prismaSchema: files })));
   } catch (error) {
@@ -39,7 +44,12 @@ export function readPrismaSchema(path: string | URL): Datamodel {
       cause: error,
     });
   }
-  return datamodelFromDmmf(dmmf.datamodel.models);
+  return {
+    ...datamodelFromDmmf(dmmf.datamodel.models),
+    enums: Object.fromEntries(
+      (dmmf.datamodel.enums ?? []).map((e) => [e.name, e.values.map((value) => value.name)]),
+    ),
+  };
 }
 
 /** Pothos's datamodel shape (what `getDatamodel()` returns), plus the database names. */
@@ -60,6 +70,7 @@ export function datamodelFromDmmf(models: readonly DmmfModel[]): Datamodel {
         isUnique: field.isUnique,
         hasDefaultValue: field.hasDefaultValue ?? false,
         isUpdatedAt: field.isUpdatedAt ?? false,
+        ...(field.nativeType ? { nativeType: field.nativeType } : {}),
         ...(field.relationName ? { relationName: field.relationName } : {}),
         ...(field.relationFromFields ? { relationFromFields: field.relationFromFields } : {}),
         ...(field.relationToFields

@@ -1,11 +1,19 @@
 import { validationError } from '../errors.js';
+import { isExactNumeric } from '../policy/field-types.js';
 import { delegateOf, type OrmaiContext } from './context.js';
+import { exactAverage, exactText } from './exact-decimal.js';
 import { requireFilterWhenAsked } from './lists.js';
 import { modelNames, type NamingOptions } from './naming.js';
-import { filterableFields, GRAPHQL_SCALAR, numericFields, type SchemaParts } from './parts.js';
+import {
+  filterableFields,
+  GRAPHQL_SCALAR,
+  numericFields,
+  type SchemaParts,
+  scalarOf,
+} from './parts.js';
 
 type AggregateRow = {
-  _count?: { _all?: number } | number;
+  _count?: Record<string, number> | number;
   _sum?: Record<string, unknown>;
   _avg?: Record<string, unknown>;
   _min?: Record<string, unknown>;
@@ -23,6 +31,8 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
   for (const model of policy.models.values()) {
     const names = modelNames(model.name, naming);
     const numeric = numericFields(model);
+    // BigInt and Decimal sums and averages are decimal strings, computed exactly
+    const exact = numeric.filter(isExactNumeric);
     const groupable = filterableFields(model);
     const delegate = (context: OrmaiContext) =>
       delegateOf(context.prisma, model.name) as unknown as {
@@ -34,15 +44,23 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
     let extremes: unknown;
     if (numeric.length > 0) {
       sums = builder.objectRef(`${model.name}NumericAggregate`).implement({
-        description: `Sums and averages of ${model.name}'s numeric fields (null over no rows)`,
+        description: `Sums and averages of ${model.name}'s numeric fields (null over no rows${
+          exact.length > 0 ? '; BigInt and Decimal ones as exact decimal strings' : ''
+        })`,
         fields: (t: any) =>
           Object.fromEntries(
             numeric.map((field) => [
               field.name,
-              t.float({
-                nullable: true,
-                resolve: (parent: Record<string, unknown>) => toNumber(parent[field.name]),
-              }),
+              isExactNumeric(field)
+                ? t.field({
+                    type: 'Decimal',
+                    nullable: true,
+                    resolve: (parent: Record<string, unknown>) => exactText(parent[field.name]),
+                  })
+                : t.float({
+                    nullable: true,
+                    resolve: (parent: Record<string, unknown>) => toNumber(parent[field.name]),
+                  }),
             ]),
           ),
       });
@@ -66,7 +84,7 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
       ...(numeric.length > 0
         ? {
             sum: t.field({ type: sums, resolve: (row: AggregateRow) => row._sum ?? {} }),
-            avg: t.field({ type: sums, resolve: (row: AggregateRow) => row._avg ?? {} }),
+            avg: t.field({ type: sums, resolve: (row: AggregateRow) => averages(row, exact) }),
             min: t.field({ type: extremes, resolve: (row: AggregateRow) => row._min ?? {} }),
             max: t.field({ type: extremes, resolve: (row: AggregateRow) => row._max ?? {} }),
           }
@@ -76,6 +94,11 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
       const all = Object.fromEntries(numeric.map((field) => [field.name, true]));
       return numeric.length > 0 ? { _sum: all, _avg: all, _min: all, _max: all } : {};
     };
+    // an exact average divides the sum by the count of non-null values
+    const counted = () => ({
+      _all: true,
+      ...Object.fromEntries(exact.map((field) => [field.name, true])),
+    });
 
     const aggregate = builder.objectRef(`${model.name}Aggregate`).implement({
       description: `Count and numeric aggregates over the ${model.name} rows you can see`,
@@ -92,8 +115,8 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
         ) => {
           requireFilterWhenAsked(model, args.where);
           return delegate(context).aggregate({
-            where: where.scoped(model, args.where, context.principal),
-            _count: { _all: true },
+            where: where.filter(model, args.where, context.principal),
+            _count: counted(),
             ...numericSelection(),
           });
         },
@@ -111,7 +134,7 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
           groupable.map((field) => [
             field.name,
             t.field({
-              type: field.kind === 'enum' ? 'String' : (GRAPHQL_SCALAR[field.type] ?? 'String'),
+              type: scalarOf(field),
               nullable: true,
               resolve: (parent: Record<string, unknown>) => parent[field.name] ?? null,
             }),
@@ -132,7 +155,7 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
               Object.fromEntries(
                 numeric.map((field) => [
                   field.name,
-                  t.field({ type: 'SortOrder', required: false }),
+                  t.field({ type: parts.typeName('SortOrder'), required: false }),
                 ]),
               ),
           })
@@ -140,10 +163,13 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
     const groupOrder = builder.inputType(`${model.name}GroupOrderByInput`, {
       description: `Sort ${model.name} groups by one key, the count, or a sum per list item.`,
       fields: (t: any) => ({
-        count: t.field({ type: 'SortOrder', required: false }),
+        count: t.field({ type: parts.typeName('SortOrder'), required: false }),
         ...(numericOrder ? { sum: t.field({ type: numericOrder, required: false }) } : {}),
         ...Object.fromEntries(
-          groupable.map((field) => [field.name, t.field({ type: 'SortOrder', required: false })]),
+          groupable.map((field) => [
+            field.name,
+            t.field({ type: parts.typeName('SortOrder'), required: false }),
+          ]),
         ),
       }),
     });
@@ -186,8 +212,8 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
           }
           return delegate(context).groupBy({
             by,
-            where: where.scoped(model, args.where, context.principal),
-            _count: { _all: true },
+            where: where.filter(model, args.where, context.principal),
+            _count: counted(),
             ...numericSelection(),
             orderBy: groupOrderBy(args.orderBy, by),
             take: parts.takeOf(args.first),
@@ -233,6 +259,16 @@ function groupOrderBy(orderBy: Record<string, unknown>[] | null | undefined, by:
 function countOf(row: AggregateRow): number {
   const count = row._count;
   return typeof count === 'number' ? count : Number(count?._all ?? 0);
+}
+
+/** Prisma's averages, with BigInt and Decimal ones recomputed exactly from sum and count. */
+function averages(row: AggregateRow, exact: { name: string }[]): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...row._avg };
+  const counts = typeof row._count === 'object' ? row._count : {};
+  for (const field of exact) {
+    result[field.name] = exactAverage(row._sum?.[field.name], Number(counts[field.name] ?? 0));
+  }
+  return result;
 }
 
 function toNumber(value: unknown): number | null {

@@ -33,7 +33,7 @@ export function addAuditRecords(parts: SchemaParts): void {
   const { builder, cursors, policy } = parts;
   if (!policy.auditReadable) return;
 
-  const record = builder.objectRef('AuditRecord').implement({
+  const record = builder.objectRef(parts.typeName('AuditRecord')).implement({
     description:
       'One audited GraphQL operation or MCP tool call (hash-chained; see ormai audit verify)',
     fields: (t: any) => ({
@@ -61,14 +61,14 @@ export function addAuditRecords(parts: SchemaParts): void {
       hash: t.string({ resolve: (r: any) => r.hash }),
     }),
   });
-  const where = builder.inputType('AuditRecordWhereInput', {
+  const where = builder.inputType(parts.typeName('AuditRecordWhereInput'), {
     description: 'Equality filters on audit records; the fields given are ANDed.',
     fields: (t: any) =>
       Object.fromEntries(Object.keys(FILTERS).map((name) => [name, t.string({ required: false })])),
   });
   const connection = builder.connectionObject(
-    { type: record, name: 'AuditRecordConnection' },
-    { name: 'AuditRecordEdge' },
+    { type: record, name: parts.typeName('AuditRecordConnection') },
+    { name: parts.typeName('AuditRecordEdge') },
   );
 
   builder.queryField('auditRecords', (t: any) =>

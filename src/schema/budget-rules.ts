@@ -1,15 +1,42 @@
 import {
+  type ASTNode,
   type ASTVisitor,
+  type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
   getNamedType,
   isCompositeType,
   Kind,
+  Lexer,
+  print,
   type SelectionSetNode,
+  Source,
+  type Token,
+  TokenKind,
   type ValidationContext,
 } from 'graphql';
 import { OrmaiError } from '../errors.js';
 import type { Budgets } from '../policy/types.js';
+
+/** A budget rejection: names the budget, its limit, what was asked, and how to fit. */
+export function budgetError(budget: string, limit: number, requested: number): OrmaiError {
+  const fit: Record<string, string> = {
+    max_depth: 'nest the selection less deeply',
+    max_aliases: 'use fewer aliases',
+    max_directives: 'use fewer directives',
+    max_tokens: 'send a shorter document',
+    statement_timeout: 'narrow the filter or ask for fewer rows, then retry',
+  };
+  return new OrmaiError(
+    'QUERY_BUDGET_EXCEEDED',
+    `${budget} is ${limit}; the request needed ${requested}`,
+    {
+      retryable: true,
+      hints: [fit[budget] ?? 'ask for less'],
+      details: { budget, limit, requested },
+    },
+  );
+}
 
 interface Measure {
   /** Relations nested under the selection. */
@@ -24,6 +51,129 @@ declare module 'graphql' {
   }
 }
 
+/** The budgets of the schema being validated: each role set's schema carries its own. */
+const budgetsOf = (context: ValidationContext) =>
+  context.getSchema().extensions.ormaiBudgets as Budgets | undefined;
+
+/**
+ * A validation rule for the document's shape, against the budgets of the role set whose schema
+ * validates it: GraphQL depth, aliases and directives (counted as graphql-armor counts them, per
+ * operation, fragments followed) and tokens. The gateway's parse-time token guard only stops a
+ * document over every role's limit; a role set with a lower one is refused here.
+ */
+export function documentBudgetRule(context: ValidationContext): ASTVisitor {
+  const budgets = budgetsOf(context);
+  if (!budgets) return {};
+  const shape = new DocumentShape(context);
+  let tokensChecked = false;
+  return {
+    OperationDefinition(operation) {
+      if (!tokensChecked) {
+        tokensChecked = true;
+        const tokens = countTokens(context.getDocument());
+        if (tokens > budgets.maxTokens)
+          context.reportError(budgetError('max_tokens', budgets.maxTokens, tokens));
+      }
+      for (const [budget, limit, found] of [
+        ['max_depth', budgets.maxDepth, shape.depth(operation)],
+        ['max_aliases', budgets.maxAliases, shape.aliases(operation)],
+        ['max_directives', budgets.maxDirectives, shape.directives(operation)],
+      ] as const) {
+        if (found > limit) context.reportError(budgetError(budget, limit, found));
+      }
+    },
+  };
+}
+
+/** Tokens as GraphQL's parser counts them for `maxTokens` (no comments, no start or end). */
+function countTokens(document: DocumentNode): number {
+  let count = 0;
+  const counted = (token: Token) =>
+    token.kind !== TokenKind.SOF &&
+    token.kind !== TokenKind.EOF &&
+    token.kind !== TokenKind.COMMENT;
+  // a document parsed with locations links its tokens; one without is lexed again from its print
+  let token: Token | null | undefined = document.loc?.startToken;
+  if (token) {
+    for (; token; token = token.next) if (counted(token)) count++;
+    return count;
+  }
+  const lexer = new Lexer(new Source(print(document)));
+  for (let next = lexer.advance(); next.kind !== TokenKind.EOF; next = lexer.advance()) count++;
+  return count;
+}
+
+/**
+ * Depth, aliases and directives of an operation, as graphql-armor's max-depth, max-aliases and
+ * max-directives count them (so a limit means what it meant when graphql-armor enforced it): a
+ * fragment spread is a level of its own, `__schema` has no depth, each fragment is measured once.
+ */
+class DocumentShape {
+  readonly #context: ValidationContext;
+  readonly #memo = new Map<string, Map<string, number>>();
+
+  constructor(context: ValidationContext) {
+    this.#context = context;
+  }
+
+  depth(node: ASTNode, parentDepth = 0): number {
+    if (node.kind === Kind.FIELD && node.name.value === '__schema') return 0;
+    let depth = parentDepth;
+    if ('selectionSet' in node && node.selectionSet) {
+      for (const child of node.selectionSet.selections)
+        depth = Math.max(depth, this.depth(child, parentDepth + 1));
+    } else if (node.kind === Kind.FRAGMENT_SPREAD) {
+      const inner = this.#fragment('depth', node.name.value, (fragment) => this.depth(fragment, 0));
+      depth = Math.max(depth, parentDepth + 1 + inner);
+    }
+    return depth;
+  }
+
+  aliases(node: ASTNode): number {
+    let aliases = node.kind === Kind.FIELD && node.alias ? 1 : 0;
+    if ('selectionSet' in node && node.selectionSet) {
+      for (const child of node.selectionSet.selections) aliases += this.aliases(child);
+    } else if (node.kind === Kind.FRAGMENT_SPREAD) {
+      aliases += this.#fragment('aliases', node.name.value, (fragment) => this.aliases(fragment));
+    }
+    return aliases;
+  }
+
+  directives(node: ASTNode): number {
+    let directives = 'directives' in node && node.directives ? node.directives.length : 0;
+    if ('selectionSet' in node && node.selectionSet) {
+      for (const child of node.selectionSet.selections) directives += this.directives(child);
+    } else if (node.kind === Kind.FRAGMENT_SPREAD) {
+      directives += this.#fragment('directives', node.name.value, (fragment) =>
+        this.directives(fragment),
+      );
+    }
+    return directives;
+  }
+
+  /** A fragment's measure, once per fragment; 0 for an unknown one or inside a cycle. */
+  #fragment(
+    measure: string,
+    name: string,
+    count: (fragment: FragmentDefinitionNode) => number,
+  ): number {
+    let memo = this.#memo.get(measure);
+    if (!memo) {
+      memo = new Map();
+      this.#memo.set(measure, memo);
+    }
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const fragment = this.#context.getFragment(name);
+    if (!fragment) return 0;
+    // a cycle is GraphQL's own validation error; here it must only not loop
+    memo.set(name, 0);
+    const result = count(fragment);
+    memo.set(name, result);
+    return result;
+  }
+}
+
 /**
  * A validation rule for the budgets GraphQL's own depth limits do not express: relation nesting
  * (`orders { nodes { customer { orders … } } }` nests 2 relations; connection wrappers do not count)
@@ -33,8 +183,7 @@ export function budgetRule(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(operation) {
       const schema = context.getSchema();
-      // each role's schema carries that role's budgets
-      const budgets = schema.extensions.ormaiBudgets as Budgets | undefined;
+      const budgets = budgetsOf(context);
       if (!budgets) return;
       const root =
         operation.operation === 'query'

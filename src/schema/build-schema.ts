@@ -5,7 +5,6 @@ import RelayPlugin from '@pothos/plugin-relay';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { OrmaiError, unwrap, validationError } from '../errors.js';
 import RedactionPlugin from '../plugins/redaction/index.js';
-import TenantScopePlugin from '../plugins/tenant-scope/index.js';
 import type { CompiledModel, CompiledPolicy, RelationKey } from '../policy/compile-policy.js';
 import type { Datamodel } from '../policy/datamodel.js';
 import { describeSchema } from '../policy/describe.js';
@@ -13,6 +12,7 @@ import { addAggregateFields } from './aggregates.js';
 import { addAuditRecords } from './audit-records.js';
 import { delegateOf, type OrmaiContext } from './context.js';
 import { CursorCodec, keysetAfter, prismaOrderBy } from './cursor.js';
+import { addEnumTypes, explainEnumErrors } from './enums.js';
 import { addInputTypes } from './inputs.js';
 import {
   type ConnectionResult,
@@ -20,12 +20,19 @@ import {
   requireFilterWhenAsked,
   withKeys,
 } from './lists.js';
-import { modelNames, type NamingOptions } from './naming.js';
-import { GRAPHQL_SCALAR, outputScalar, type SchemaParts } from './parts.js';
-import { dateTimeScalar, jsonScalar, stringNumberScalar } from './scalars.js';
+import {
+  assertNoNameCollisions,
+  modelNames,
+  type NamingOptions,
+  namesServedBy,
+  ormaiTypeName,
+} from './naming.js';
+import { outputScalar, type SchemaParts } from './parts.js';
+import { checkKeyTenant, keyArgType, keyNames, readKey } from './row-keys.js';
+import { bytesScalar, dateTimeScalar, jsonScalar, stringNumberScalar } from './scalars.js';
 import { loadToOne } from './to-one-loader.js';
 import { addViews } from './views.js';
-import { and, checkTenantFilter, createWhereTranslator, toSortKeys } from './where.js';
+import { and, createWhereTranslator, toSortKeys } from './where.js';
 import { addWriteFields } from './writes.js';
 
 export interface BuildSchemaOptions {
@@ -46,13 +53,14 @@ export interface BuildSchemaOptions {
 export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
   const { datamodel, policy } = options;
   const { budgets } = policy;
+  assertNoNameCollisions(namesServedBy(policy), options.naming);
 
   const builder: any = new SchemaBuilder<{
     Context: OrmaiContext;
     PrismaTypes: any;
     DefaultFieldNullability: false;
   }>({
-    plugins: [PrismaPlugin, RelayPlugin, ComplexityPlugin, TenantScopePlugin, RedactionPlugin],
+    plugins: [PrismaPlugin, RelayPlugin, ComplexityPlugin, RedactionPlugin],
     defaultFieldNullability: false,
     prisma: {
       client: (context: OrmaiContext) => context.prisma as never,
@@ -65,6 +73,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
       nodeQueryOptions: false,
       nodesQueryOptions: false,
       nodesOnConnection: true,
+      pageInfoTypeOptions: { name: ormaiTypeName('PageInfo', options.naming) },
       cursorType: 'String',
       edgesFieldOptions: { nullable: false },
       nodeFieldOptions: { nullable: false },
@@ -89,8 +98,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
           },
         ),
     },
-    tenantScope: { policy, principal: (context: OrmaiContext) => context.principal },
-    redaction: { hashSalt: policy.hashSalt },
+    redaction: { hashKey: policy.hashKey, datamodel },
   } as never);
 
   const where = createWhereTranslator(policy, datamodel);
@@ -103,6 +111,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     objects: new Map(),
     whereInputs: new Map(),
     orderByInputs: new Map(),
+    typeName: (name) => ormaiTypeName(name, options.naming),
     takeOf: (first, argName = 'first') => {
       const take = first ?? budgets.defaultTake;
       if (take < 1) {
@@ -131,6 +140,11 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
   builder.scalarType('JSON', jsonScalar);
   builder.scalarType('BigInt', stringNumberScalar('BigInt'));
   builder.scalarType('Decimal', stringNumberScalar('Decimal'));
+  // a schema without binary fields has no Bytes type to show
+  const models = Object.values(datamodel.datamodel.models);
+  if (models.some((model) => model.fields.some((field) => field.type === 'Bytes')))
+    builder.scalarType('Bytes', bytesScalar);
+  const enums = addEnumTypes(parts);
   addInputTypes(parts);
 
   const listArgs = (t: any, model: CompiledModel) => ({
@@ -149,27 +163,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
   });
 
   // to-one: nullable, because a row outside the caller's scope resolves to null
-  const toOneField = (
-    t: any,
-    target: CompiledModel,
-    join: { localField: string; targetField: string },
-  ) =>
-    t.field({
-      type: parts.objects.get(target.name),
-      nullable: true,
-      select: { [join.localField]: true },
-      extensions: { ormaiRelation: true },
-      resolve: (
-        parent: Record<string, unknown>,
-        _args: unknown,
-        context: OrmaiContext,
-        info: GraphQLResolveInfo,
-      ) => loadToOne(target, join.targetField, parent[join.localField], context, info, where),
-    });
-
-  // a compound key into a model scoped through its parent: the after-fetch check cannot see the
-  // parent's tenant, so the row is loaded with the scope in SQL, one query per parent row
-  const scopedToOneField = (t: any, target: CompiledModel, keys: RelationKey[]) =>
+  const toOneField = (t: any, target: CompiledModel, keys: RelationKey[]) =>
     t.field({
       type: parts.objects.get(target.name),
       nullable: true,
@@ -180,16 +174,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
         _args: unknown,
         context: OrmaiContext,
         info: GraphQLResolveInfo,
-      ) =>
-        keys.some((key) => parent[key.localField] == null)
-          ? null
-          : delegateOf(context.prisma, target.name).findFirst({
-              ...queryFromInfo({ context, info, typeName: target.name }),
-              where: and(
-                where.scope(target, context.principal),
-                Object.fromEntries(keys.map((key) => [key.targetField, parent[key.localField]])),
-              ),
-            }),
+      ) => loadToOne(target, keys, parent, context, info),
     });
 
   for (const model of policy.models.values()) {
@@ -204,6 +189,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
               type: field.list ? [scalar] : scalar,
               nullable: field.nullable,
               redaction: field.redaction,
+              redactionByRole: field.byRole,
             });
           }
           for (const relation of model.relations.values()) {
@@ -214,20 +200,15 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
                   extensions: { ormaiRelation: true },
                   complexity: listComplexity,
                   query: (args: any, context: OrmaiContext) => ({
-                    where: where.scoped(target, args.where, context.principal),
-                    orderBy: prismaOrderBy(toSortKeys(target, args.orderBy)),
+                    where: where.filter(target, args.where, context.principal),
+                    orderBy: prismaOrderBy(toSortKeys(target, args.orderBy, policy)),
                     take: parts.takeOf(args.first),
                   }),
                 })
-              : relation.join
-                ? toOneField(t, target, relation.join)
-                : target.scopeThrough && relation.keys
-                  ? scopedToOneField(t, target, relation.keys)
-                  : // a compound join: planned by Prisma, and checked after the fetch by the plugin
-                    t.relation(relation.name, {
-                      nullable: true,
-                      extensions: { ormaiRelation: true },
-                    });
+              : relation.keys
+                ? toOneField(t, target, relation.keys)
+                : undefined;
+            if (!fields[relation.name]) delete fields[relation.name];
           }
           return fields;
         },
@@ -240,32 +221,28 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     const names = modelNames(model.name, options.naming);
     const delegate = (context: OrmaiContext) => delegateOf(context.prisma, model.name);
 
-    if (model.idField) {
-      const idField = model.idField;
+    if (model.primaryKey.length > 0) {
+      const key = model.primaryKey;
       builder.queryField(names.single, (t: any) =>
         t.prismaField({
           type: model.name,
           nullable: true,
-          description: `One ${model.name} by ${idField.name}; null when it does not exist or is not visible to you.`,
-          args: {
-            [idField.name]: t.arg({
-              type: GRAPHQL_SCALAR[idField.type] ?? 'String',
-              required: true,
-            }),
-          },
+          description: `One ${model.name} by ${keyNames(model)}; null when it does not exist or is not visible to you.`,
+          args: Object.fromEntries(
+            key.map((field) => [field.name, t.arg({ type: keyArgType(field), required: true })]),
+          ),
           resolve: (
             query: object,
             _root: unknown,
             args: Record<string, unknown>,
             context: OrmaiContext,
           ) => {
-            const id = args[idField.name];
-            // the tenant itself, asked for by id: another tenant's id is a scope mistake, not a miss
-            if (model.tenantField?.name === idField.name)
-              checkTenantFilter(model, { equals: id }, context.principal);
+            const values = readKey(model, args);
+            // a key naming another tenant is a scope mistake, not a miss
+            checkKeyTenant(model, values, context.principal);
             return delegate(context).findFirst({
               ...query,
-              where: and(where.scope(model, context.principal), { [idField.name]: id }),
+              where: values,
             });
           },
         }),
@@ -307,8 +284,8 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
         ) => {
           requireFilterWhenAsked(model, args.where);
           const take = parts.takeOf(args.first);
-          const keys = toSortKeys(model, args.orderBy);
-          const base = where.scoped(model, args.where, context.principal);
+          const keys = toSortKeys(model, args.orderBy, policy);
+          const base = where.filter(model, args.where, context.principal);
           const after = args.after
             ? keysetAfter(keys, parts.cursors.decode(model.name, keys, args.after))
             : {};
@@ -350,5 +327,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     }),
   );
 
-  return builder.toSchema({ sortSchema: false, extensions: { ormaiBudgets: budgets } });
+  const schema = builder.toSchema({ sortSchema: false, extensions: { ormaiBudgets: budgets } });
+  explainEnumErrors(schema, enums);
+  return schema;
 }

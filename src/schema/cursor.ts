@@ -2,11 +2,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { validationError } from '../errors.js';
 import type { WhereData } from '../policy/row-scope.js';
 
-/** One column of a list's order; the last one is always the primary key, so the order is total. */
+/** One column of a list's order; the last ones are the primary key's fields, so the order is total. */
 export interface SortKey {
   field: string;
   direction: 'asc' | 'desc';
   nullable: boolean;
+  /** For an enum: its values in declaration order, which is the order PostgreSQL sorts them in. */
+  values?: readonly string[];
 }
 
 /**
@@ -93,8 +95,18 @@ function afterCondition(key: SortKey, value: unknown): WhereData | null {
   return beyond(key, value);
 }
 
-/** Values past `value` in the key's direction; null when there are none (Prisma has no gt/lt on booleans). */
+/**
+ * Values past `value` in the key's direction; null when there are none. Prisma has no gt/lt on
+ * booleans or enums, so those name the values past it.
+ */
 function beyond(key: SortKey, value: unknown): WhereData | null {
+  if (key.values) {
+    // the values declared after this one (before it, descending)
+    const at = key.values.indexOf(String(value));
+    const past =
+      at < 0 ? [] : key.direction === 'asc' ? key.values.slice(at + 1) : key.values.slice(0, at);
+    return past.length > 0 ? { [key.field]: { in: [...past] } } : null;
+  }
   if (typeof value !== 'boolean')
     return { [key.field]: { [key.direction === 'asc' ? 'gt' : 'lt']: value } };
   // false sorts before true

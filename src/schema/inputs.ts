@@ -1,24 +1,22 @@
 import type { CompiledField } from '../policy/compile-policy.js';
-import { filterableFields, GRAPHQL_SCALAR, type SchemaParts } from './parts.js';
+import { type FilterOpName, filterKind, filterOpsFor } from '../policy/field-types.js';
+import { filterableFields, type SchemaParts, scalarOf } from './parts.js';
 
-const FILTER_OPS = {
-  comparable: ['equals', 'not', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull'],
-  string: [
-    'equals',
-    'not',
-    'in',
-    'notIn',
-    'lt',
-    'lte',
-    'gt',
-    'gte',
-    'contains',
-    'startsWith',
-    'endsWith',
-    'isNull',
-  ],
-  boolean: ['equals', 'not', 'isNull'],
-} as const;
+/** GraphQL's name for each of OrmAI's operators; `between` is MCP shorthand for gte and lte. */
+const GRAPHQL_OP: Partial<Record<FilterOpName, string>> = {
+  eq: 'equals',
+  ne: 'not',
+  in: 'in',
+  not_in: 'notIn',
+  lt: 'lt',
+  lte: 'lte',
+  gt: 'gt',
+  gte: 'gte',
+  contains: 'contains',
+  startswith: 'startsWith',
+  endswith: 'endsWith',
+  is_null: 'isNull',
+};
 
 /**
  * Where and orderBy inputs per model. Only unredacted fields appear, so a masked, hashed or denied
@@ -26,23 +24,31 @@ const FILTER_OPS = {
  */
 export function addInputTypes(parts: SchemaParts): void {
   const { builder, policy, whereInputs, orderByInputs } = parts;
-  const SortOrder = builder.enumType('SortOrder', { values: ['ASC', 'DESC'] as const });
+  const SortOrder = builder.enumType(parts.typeName('SortOrder'), {
+    values: ['ASC', 'DESC'] as const,
+  });
 
   const filterTypes = new Map<string, unknown>();
   const filterTypeFor = (field: CompiledField) => {
-    const scalar = field.kind === 'enum' ? 'String' : (GRAPHQL_SCALAR[field.type] ?? 'String');
-    const name = `${scalar}Filter`;
+    const kind = filterKind(field);
+    const scalar = scalarOf(field);
+    // a non-nullable enum's filter has no isNull, so it is a type of its own; a uuid column is a
+    // String without the text and range operators
+    const name =
+      kind === 'enum'
+        ? `${scalar}${field.nullable ? 'Nullable' : ''}Filter`
+        : kind === 'uuid'
+          ? 'UuidFilter'
+          : `${scalar}Filter`;
     if (!filterTypes.has(name)) {
-      const ops =
-        scalar === 'String'
-          ? FILTER_OPS.string
-          : scalar === 'Boolean'
-            ? FILTER_OPS.boolean
-            : FILTER_OPS.comparable;
+      const ops = filterOpsFor(field).flatMap((op) => GRAPHQL_OP[op] ?? []);
       filterTypes.set(
         name,
         builder.inputType(name, {
-          description: `Conditions on a ${scalar} field; all given conditions must hold.`,
+          description:
+            kind === 'uuid'
+              ? 'Conditions on a uuid field (values are uuids); all given conditions must hold.'
+              : `Conditions on a ${scalar} field; all given conditions must hold.`,
           fields: (t: any) =>
             Object.fromEntries(
               ops.map((op) => [

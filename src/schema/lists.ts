@@ -63,7 +63,10 @@ export function requireFilterWhenAsked(model: CompiledModel, input: WhereInput |
   }
 }
 
-/** A planned `select` must still load the sort keys (for cursors) and the scope fields (for the check). */
+/**
+ * A planned `select` must still load the sort keys (for cursors; they end with every key field)
+ * and the scope fields (for the check).
+ */
 export function withKeys(query: object, keys: SortKey[], model: CompiledModel): object {
   const select = (query as { select?: Record<string, unknown> }).select;
   if (!select) return query;

@@ -1,5 +1,6 @@
 import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
 import type { Datamodel } from '../policy/datamodel.js';
+import { isFilterable, isNumeric } from '../policy/field-types.js';
 import type { CursorCodec } from './cursor.js';
 import type { WhereTranslator } from './where.js';
 
@@ -16,6 +17,8 @@ export interface SchemaParts {
   objects: Map<string, unknown>;
   whereInputs: Map<string, unknown>;
   orderByInputs: Map<string, unknown>;
+  /** One of ormai's own type names (`SortOrder`, `AuditRecord`, …) with `naming.typePrefix`. */
+  typeName(name: string): string;
   /** Validates a requested row count against the budget; returns the rows to fetch. */
   takeOf(first: number | null | undefined, argName?: string): number;
 }
@@ -29,26 +32,21 @@ export const GRAPHQL_SCALAR: Record<string, string> = {
   Json: 'JSON',
   BigInt: 'BigInt',
   Decimal: 'Decimal',
-  Bytes: 'String',
+  Bytes: 'Bytes',
 };
 
-const NUMERIC = new Set(['Int', 'Float', 'Decimal', 'BigInt']);
+/** The GraphQL type of a field's plain value: an enum is its own type (see enums.ts). */
+export function scalarOf(field: { kind: string; type: string }): string {
+  return field.kind === 'enum' ? field.type : (GRAPHQL_SCALAR[field.type] ?? 'String');
+}
 
 /** The GraphQL type a field is returned as: a redacted value is always a string. */
 export function outputScalar(field: CompiledField): string {
-  if (field.redaction) return 'String';
-  return field.kind === 'enum' ? 'String' : (GRAPHQL_SCALAR[field.type] ?? 'String');
-}
-
-/** Unredacted single values can be filtered, sorted, grouped and aggregated: no oracle on the rest. */
-export function isFilterable(field: CompiledField): boolean {
-  return !field.redaction && !field.list && field.type !== 'Json' && field.type !== 'Bytes';
+  return field.redaction ? 'String' : scalarOf(field);
 }
 
 export function numericFields(model: CompiledModel): CompiledField[] {
-  return [...model.fields.values()].filter(
-    (field) => isFilterable(field) && NUMERIC.has(field.type),
-  );
+  return [...model.fields.values()].filter((field) => isFilterable(field) && isNumeric(field));
 }
 
 export function filterableFields(model: CompiledModel): CompiledField[] {

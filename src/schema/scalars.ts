@@ -1,4 +1,5 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import { bytesToBase64, decimalText, isDecimal } from '../json-value.js';
 
 /** DateTime travels as an ISO-8601 string; accepted as any string `Date` parses. */
 export const dateTimeScalar = {
@@ -32,7 +33,7 @@ function parseDate(value: unknown): Date {
 /** BigInt and Decimal travel as strings, so no precision is lost in JSON. */
 export const stringNumberScalar = (name: 'BigInt' | 'Decimal') => ({
   description: `A ${name} as a decimal string`,
-  serialize: (value: unknown) => String(value),
+  serialize: (value: unknown) => (isDecimal(value) ? decimalText(value) : String(value)),
   parseValue: (value: unknown) => parseNumeric(name, value),
   parseLiteral: (ast: ValueNode) => {
     if (ast.kind !== Kind.STRING && ast.kind !== Kind.INT && ast.kind !== Kind.FLOAT) {
@@ -49,6 +50,34 @@ function parseNumeric(name: 'BigInt' | 'Decimal', value: unknown): string | bigi
     throw new GraphQLError(`${name} must be a string like "${name === 'BigInt' ? '42' : '42.50'}"`);
   }
   return name === 'BigInt' ? BigInt(text) : text;
+}
+
+/** Bytes travel as base64 strings; they are returned and written, never filtered or sorted. */
+export const bytesScalar = {
+  description: 'Binary data as a base64 string',
+  serialize: (value: unknown) => {
+    if (value instanceof Uint8Array) return bytesToBase64(value);
+    // a Buffer that went through JSON (an approved write's stored result)
+    const json = value as { type?: unknown; data?: unknown } | null;
+    if (json?.type === 'Buffer' && Array.isArray(json.data))
+      return bytesToBase64(Uint8Array.from(json.data as number[]));
+    if (typeof value === 'string') return value;
+    throw new GraphQLError('Bytes cannot represent a value that is not binary data');
+  },
+  parseValue: (value: unknown) => parseBase64(value),
+  parseLiteral: (ast: ValueNode) => {
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('Bytes must be a base64 string');
+    return parseBase64(ast.value);
+  },
+};
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function parseBase64(value: unknown): Uint8Array {
+  if (typeof value !== 'string' || !BASE64.test(value)) {
+    throw new GraphQLError('Bytes must be a base64 string, e.g. "AAEC/w=="');
+  }
+  return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
 /** Arbitrary JSON, passed through. */

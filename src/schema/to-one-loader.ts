@@ -1,34 +1,36 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import DataLoader from 'dataloader';
 import type { FieldNode, GraphQLResolveInfo } from 'graphql';
-import type { CompiledModel } from '../policy/compile-policy.js';
+import type { CompiledModel, RelationKey } from '../policy/compile-policy.js';
 import { delegateOf, type OrmaiContext } from './context.js';
-import { and, type WhereTranslator } from './where.js';
 
 type Row = Record<string, unknown>;
 
 interface LoaderEntry {
-  loader: DataLoader<unknown, Row | null>;
+  loader: DataLoader<unknown[], Row | null, string>;
   nested: boolean;
 }
 
 const loadersByContext = new WeakMap<object, Map<FieldNode, LoaderEntry>>();
 
 /**
- * Loads a to-one relation for every parent in a result at once, in one statement that carries the
- * target's row scope (`WHERE tenantId = $1 AND id IN (…)`). Prisma cannot put a where on a to-one
- * include, so these relations are loaded here rather than planned into the parent's query. The
- * selection under the field is still planned into this statement, so nesting stays batched.
+ * Loads a to-one relation for every parent in a result at once, in one statement through the
+ * request's scoped client (which ANDs the target's row scope): `WHERE <scope> AND key IN (…)` for a
+ * single join column, or an OR of the key tuples for a compound foreign key. Prisma cannot put a
+ * where on a to-one include, so these relations are loaded here rather than planned into the
+ * parent's query. The selection under the field is still planned into this statement, so nesting
+ * stays batched. The target's key columns are those the foreign key references (its id, or any
+ * unique columns such as a `sku`).
  */
 export function loadToOne(
   target: CompiledModel,
-  targetField: string,
-  key: unknown,
+  keys: RelationKey[],
+  parent: Row,
   context: OrmaiContext,
   info: GraphQLResolveInfo,
-  where: WhereTranslator,
 ): Promise<Row | null> {
-  if (key === null || key === undefined) return Promise.resolve(null);
+  const values = keys.map((key) => parent[key.localField]);
+  if (values.some((value) => value === null || value === undefined)) return Promise.resolve(null);
   let loaders = loadersByContext.get(context);
   if (!loaders) {
     loaders = new Map();
@@ -42,15 +44,12 @@ export function loadToOne(
   let entry = loaders.get(fieldNode);
   if (!entry) {
     const query = plan(target, context, info);
-    entry = {
-      loader: batchLoader(target, targetField, query.query, context, where),
-      nested: query.nested,
-    };
+    entry = { loader: batchLoader(target, keys, query.query, context), nested: query.nested };
     loaders.set(fieldNode, entry);
   } else if (entry.nested) {
     plan(target, context, info);
   }
-  return entry.loader.load(key);
+  return entry.loader.load(values);
 }
 
 interface PlannedQuery {
@@ -71,26 +70,37 @@ function plan(
   return { query, nested };
 }
 
+/** Values compared as text: a BigInt, a Decimal and a number key the same row as their strings. */
+const keyOf = (values: readonly unknown[]) => JSON.stringify(values.map(String));
+
 function batchLoader(
   target: CompiledModel,
-  targetField: string,
+  keys: RelationKey[],
   query: PlannedQuery['query'],
   context: OrmaiContext,
-  where: WhereTranslator,
 ) {
-  return new DataLoader<unknown, Row | null>(
-    async (keys) => {
-      const select = query.select ? { ...query.select, [targetField]: true } : undefined;
+  const targetFields = keys.map((key) => key.targetField);
+  return new DataLoader<unknown[], Row | null, string>(
+    async (wanted) => {
+      const select = query.select
+        ? { ...query.select, ...Object.fromEntries(targetFields.map((field) => [field, true])) }
+        : undefined;
+      const where =
+        targetFields.length === 1
+          ? { [targetFields[0]!]: { in: wanted.map((values) => values[0]) } }
+          : {
+              OR: wanted.map((values) =>
+                Object.fromEntries(targetFields.map((field, index) => [field, values[index]])),
+              ),
+            };
       const rows = await delegateOf(context.prisma, target.name).findMany({
         ...query,
         ...(select ? { select } : {}),
-        where: and(where.scope(target, context.principal), {
-          [targetField]: { in: [...keys] },
-        }),
+        where,
       });
-      const byKey = new Map(rows.map((row) => [String(row[targetField]), row]));
-      return keys.map((k) => byKey.get(String(k)) ?? null);
+      const byKey = new Map(rows.map((row) => [keyOf(targetFields.map((f) => row[f])), row]));
+      return wanted.map((values) => byKey.get(keyOf(values)) ?? null);
     },
-    { cacheKeyFn: (k) => String(k) },
+    { cacheKeyFn: keyOf },
   );
 }

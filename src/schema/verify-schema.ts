@@ -20,7 +20,7 @@ export function verifySchema(
       datamodel.datamodel.models[model.name]?.fields.filter((f) => f.kind !== 'object') ?? [];
     const hidden = all.filter((field) => !model.fields.has(field.name)).map((field) => field.name);
     const redacted = [...model.fields.values()]
-      .filter((field) => field.redaction)
+      .filter((field) => field.redaction || field.byRole)
       .map((field) => field.name);
 
     const probing: [string, string[]][] = [

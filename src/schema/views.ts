@@ -1,5 +1,7 @@
+import { isExactNumeric } from '../policy/field-types.js';
 import { delegateOf, type OrmaiContext } from './context.js';
 import { keysetAfter, prismaOrderBy } from './cursor.js';
+import { exactText } from './exact-decimal.js';
 import { type ConnectionResult, connectionResult, requireFilterWhenAsked } from './lists.js';
 import { modelNames, type NamingOptions } from './naming.js';
 import { GRAPHQL_SCALAR, outputScalar, type SchemaParts } from './parts.js';
@@ -21,7 +23,6 @@ export function addViews(parts: SchemaParts, naming?: NamingOptions): void {
     const names = modelNames(view.name, naming);
     const ref = builder.objectRef(view.name).implement({
       description: `A summary of ${view.model}`,
-      // the tenant-scope plugin checks every row of this type like a ${view.model} row
       extensions: { ormaiModel: view.model },
       fields: (t: any) => ({
         ...Object.fromEntries(
@@ -31,6 +32,7 @@ export function addViews(parts: SchemaParts, naming?: NamingOptions): void {
               type: field.list ? [outputScalar(field)] : outputScalar(field),
               nullable: field.nullable,
               redaction: field.redaction,
+              redactionByRole: field.byRole,
               resolve: (row: Row) => row[field.name],
             }),
           ]),
@@ -40,46 +42,77 @@ export function addViews(parts: SchemaParts, naming?: NamingOptions): void {
             computed.name,
             computed.kind === 'count'
               ? t.int({ resolve: (row: Row) => Number(row[computed.name] ?? 0) })
-              : t.float({ resolve: (row: Row) => Number(row[computed.name] ?? 0) }),
+              : isExactNumeric(computed.field!)
+                ? // a BigInt or Decimal sum stays exact, as a decimal string
+                  t.field({
+                    type: 'Decimal',
+                    resolve: (row: Row) => exactText(row[computed.name] ?? 0),
+                  })
+                : t.float({ resolve: (row: Row) => Number(row[computed.name] ?? 0) }),
           ]),
         ),
       }),
     });
 
+    // counts come with the rows, through the relation's `_count`, which the data-access layer
+    // narrows to the related rows in scope (a many-to-many relation included)
+    const counted = view.computed.filter((computed) => computed.kind === 'count');
     const select = () => {
-      const fields = new Set(view.fields.map((field) => field.name));
-      for (const name of [model.idField?.name, model.tenantField?.name, model.softDeleteField]) {
-        if (name) fields.add(name);
-      }
+      const fields: Record<string, unknown> = {};
+      for (const field of view.fields) fields[field.name] = true;
+      for (const key of model.idField ? [model.idField.name] : []) fields[key] = true;
       for (const computed of view.computed)
-        if (computed.relation.join) fields.add(computed.relation.join.localField);
+        for (const key of computed.relation.keys ?? []) fields[key.localField] = true;
+      if (counted.length > 0) {
+        fields._count = {
+          select: Object.fromEntries(counted.map((computed) => [computed.relation.name, true])),
+        };
+      }
+      for (const computed of view.computed) {
+        // a many-to-many sum reads the related values with the rows and adds them up here
+        if (computed.kind === 'sum' && !computed.relation.keys) {
+          fields[computed.relation.name] = { select: { [computed.field!.name]: true } };
+        }
+      }
       return fields;
     };
 
     const withComputed = async (rows: Row[], context: OrmaiContext) => {
+      for (const row of rows) {
+        const counts = (row._count ?? {}) as Record<string, number>;
+        for (const computed of counted) row[computed.name] = counts[computed.relation.name] ?? 0;
+      }
       for (const computed of view.computed) {
-        const join = computed.relation.join;
-        const target = policy.models.get(computed.relation.target)!;
-        if (!join || rows.length === 0) continue;
-        const groups = (await (delegateOf(context.prisma, target.name) as any).groupBy({
-          by: [join.targetField],
-          where: and(where.scope(target, context.principal), {
-            [join.targetField]: { in: rows.map((row) => row[join.localField]) },
-          }),
-          ...(computed.kind === 'count'
-            ? { _count: { _all: true } }
-            : { _sum: { [computed.field!.name]: true } }),
-        })) as Row[];
+        if (computed.kind !== 'sum' || rows.length === 0) continue;
+        const field = computed.field!.name;
+        const keys = computed.relation.keys;
+        if (!keys) {
+          for (const row of rows)
+            row[computed.name] = addAll(
+              ((row[computed.relation.name] ?? []) as Row[]).map((related) => related[field]),
+            );
+          continue;
+        }
+        const keyOf = (values: unknown[]) => JSON.stringify(values.map(String));
+        const groups = (await (delegateOf(context.prisma, computed.relation.target) as any).groupBy(
+          {
+            by: keys.map((key) => key.targetField),
+            where: {
+              OR: rows.map((row) =>
+                Object.fromEntries(keys.map((key) => [key.targetField, row[key.localField]])),
+              ),
+            },
+            _sum: { [field]: true },
+          },
+        )) as Row[];
         const byKey = new Map(
           groups.map((group) => [
-            String(group[join.targetField]),
-            computed.kind === 'count'
-              ? (group._count as { _all: number })._all
-              : (group._sum as Row)[computed.field!.name],
+            keyOf(keys.map((key) => group[key.targetField])),
+            (group._sum as Row)[field],
           ]),
         );
         for (const row of rows)
-          row[computed.name] = Number(byKey.get(String(row[join.localField])) ?? 0);
+          row[computed.name] = byKey.get(keyOf(keys.map((key) => row[key.localField]))) ?? 0;
       }
       return rows;
     };
@@ -98,10 +131,8 @@ export function addViews(parts: SchemaParts, naming?: NamingOptions): void {
           },
           resolve: async (_root: unknown, args: Row, context: OrmaiContext) => {
             const row = await delegateOf(context.prisma, model.name).findFirst({
-              select: Object.fromEntries([...select()].map((field) => [field, true])),
-              where: and(where.scope(model, context.principal), {
-                [idField.name]: args[idField.name],
-              }),
+              select: select(),
+              where: { [idField.name]: args[idField.name] },
             });
             return row ? (await withComputed([row], context))[0] : null;
           },
@@ -140,16 +171,16 @@ export function addViews(parts: SchemaParts, naming?: NamingOptions): void {
         resolve: async (_root: unknown, args: any, context: OrmaiContext) => {
           requireFilterWhenAsked(model, args.where);
           const take = parts.takeOf(args.first);
-          const keys = toSortKeys(model, args.orderBy);
-          const base = where.scoped(model, args.where, context.principal);
+          const keys = toSortKeys(model, args.orderBy, policy);
+          const base = where.filter(model, args.where, context.principal);
           // a view's cursor is its own: it cannot be replayed against the model's list
           const after = args.after
             ? keysetAfter(keys, cursors.decode(view.name, keys, args.after))
             : {};
           const fields = select();
-          for (const key of keys) fields.add(key.field);
+          for (const key of keys) fields[key.field] = true;
           const rows = await delegateOf(context.prisma, model.name).findMany({
-            select: Object.fromEntries([...fields].map((field) => [field, true])),
+            select: fields,
             where: and(base, after),
             orderBy: prismaOrderBy(keys),
             take: take + 1,
@@ -168,4 +199,17 @@ export function addViews(parts: SchemaParts, naming?: NamingOptions): void {
       }),
     );
   }
+}
+
+/** Adds related values exactly: BigInts as BigInts, Decimals with their own arithmetic. */
+function addAll(values: unknown[]): unknown {
+  let total: unknown = 0;
+  for (const value of values) {
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'bigint') total = BigInt(total as bigint | number) + value;
+    else if (typeof (value as { plus?: unknown }).plus === 'function')
+      total = (value as { plus(other: unknown): unknown }).plus(total);
+    else total = (total as number) + Number(value);
+  }
+  return total;
 }

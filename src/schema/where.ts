@@ -2,6 +2,7 @@ import { OrmaiError, unwrap, validationError } from '../errors.js';
 import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
 import type { Datamodel } from '../policy/datamodel.js';
 import { DEFAULT_MAX_FILTER_VALUES } from '../policy/defaults.js';
+import { enumValuesFor, uuidValue } from '../policy/field-types.js';
 import type { Principal } from '../policy/principal.js';
 import { rowScope, tenantValue, type WhereData } from '../policy/row-scope.js';
 import type { SortKey } from './cursor.js';
@@ -40,13 +41,10 @@ export function and(...parts: (WhereData | undefined | null)[]): WhereData {
 export interface WhereTranslator {
   /** The model's row scope for the principal (tenant, soft delete, row filters). */
   scope(model: CompiledModel, principal: Principal | null): WhereData;
-  /** The scope ANDed with the caller's filter. */
-  scoped(
-    model: CompiledModel,
-    where: WhereInput | null | undefined,
-    principal: Principal | null,
-  ): WhereData;
-  /** The caller's filter alone, with relation filters scoped. */
+  /**
+   * The caller's filter, translated. The row scope, and the scope of every relation filter in it,
+   * are ANDed in by the data-access layer (src/data-access), which every query passes through.
+   */
   filter(
     model: CompiledModel,
     where: WhereInput | null | undefined,
@@ -62,9 +60,9 @@ export function createWhereTranslator(
     unwrap(rowScope(model, principal, datamodel));
 
   /**
-   * Translates a GraphQL where input into a Prisma where. Relation filters are scoped to the rows
-   * the principal may see, so `some`/`every`/`none`/`is` never match (or are never defeated by)
-   * another tenant's, another owner's or a soft-deleted row.
+   * Translates a GraphQL where input into a Prisma where. The data-access layer then narrows its
+   * relation filters to the rows the principal may see, so `some`/`every`/`none`/`is` never match
+   * (or are never defeated by) another tenant's, another owner's or a soft-deleted row.
    */
   const translate = (
     model: CompiledModel,
@@ -82,28 +80,25 @@ export function createWhereTranslator(
       }
       const relation = model.relations.get(key);
       if (relation) {
+        // the data-access layer narrows each relation filter to the related rows in scope
         const target = policy.models.get(relation.target)!;
-        const targetScope = scope(target, principal);
         for (const [op, inner] of Object.entries(value as Record<string, WhereInput | null>)) {
           if (inner === undefined || inner === null) continue;
           const sub = translate(target, inner, principal);
-          if (op === 'every') {
-            // every visible related row matches: rows outside the scope do not count
-            if (isEmpty(sub)) continue;
-            const scoped = Object.keys(targetScope).length > 0;
-            parts.push({ [key]: { every: scoped ? { OR: [{ NOT: targetScope }, sub] } : sub } });
-          } else {
-            parts.push({ [key]: { [op]: and(targetScope, sub) } });
-          }
+          if (op === 'every' && isEmpty(sub)) continue;
+          parts.push({ [key]: { [op]: sub } });
         }
         continue;
       }
       const field = model.fields.get(key);
+      if (!field) continue;
       // the schema offers no filter on redacted fields; this guards callers that bypass it
-      if (!field || field.redaction) continue;
-      if (model.tenantField?.name === key)
-        checkTenantFilter(model, value as ScalarFilter, principal);
-      parts.push(...scalarConditions(model, field, value as ScalarFilter));
+      if (field.redaction || field.byRole) throw notFilterable(model, field, 'filtered on');
+      const scalar = field.uuid
+        ? uuidFilter(model, field, value as ScalarFilter)
+        : (value as ScalarFilter);
+      if (model.tenantField?.name === key) checkTenantFilter(model, scalar, principal);
+      parts.push(...scalarConditions(model, field, scalar));
     }
     return parts.some(isNever) ? never(model) : and(...parts);
   };
@@ -120,8 +115,6 @@ export function createWhereTranslator(
   return {
     scope,
     filter,
-    scoped: (model, where, principal) =>
-      and(scope(model, principal), filter(model, where, principal)),
   };
 }
 
@@ -222,6 +215,58 @@ function logical(model: CompiledModel, op: 'AND' | 'OR' | 'NOT', items: WhereDat
   return kept.length > 0 ? { NOT: kept } : {};
 }
 
+/** The operators a uuid takes; the schema offers no others (this guards callers that bypass it). */
+const UUID_OPS = new Set(['equals', 'not', 'in', 'notIn', 'isNull']);
+
+/**
+ * A filter on a uuid column with every value checked and in canonical form: the database cannot
+ * compare a uuid with other text, so other text is a VALIDATION_ERROR naming the field.
+ */
+function uuidFilter(
+  model: CompiledModel,
+  field: CompiledField,
+  filter: ScalarFilter,
+): ScalarFilter {
+  const out: Record<string, unknown> = {};
+  const check = (op: string, value: unknown) => {
+    const uuid = uuidValue(value);
+    if (uuid === undefined) {
+      throw new OrmaiError(
+        'VALIDATION_ERROR',
+        `${model.name}.${field.name} ${op}: ${JSON.stringify(value)} is not a uuid`,
+        {
+          retryable: true,
+          hints: [
+            `${field.name} holds uuids (like 123e4567-e89b-12d3-a456-426614174000) and takes equals, not, in, notIn and isNull`,
+          ],
+          details: { field: field.name, model: model.name },
+        },
+      );
+    }
+    return uuid;
+  };
+  for (const [op, value] of Object.entries(filter)) {
+    if (value === undefined || value === null) {
+      out[op] = value;
+    } else if (!UUID_OPS.has(op)) {
+      throw new OrmaiError(
+        'VALIDATION_ERROR',
+        `${model.name}.${field.name} is a uuid: ${op} does not apply`,
+        {
+          retryable: true,
+          hints: [`filter ${field.name} with equals, not, in, notIn or isNull`],
+          details: { field: field.name, model: model.name },
+        },
+      );
+    } else if (op === 'in' || op === 'notIn') {
+      out[op] = (value as unknown[]).map((item) => check(op, item));
+    } else {
+      out[op] = op === 'isNull' ? value : check(op, value);
+    }
+  }
+  return out as ScalarFilter;
+}
+
 /** `contains`, `startsWith` and `endsWith` match text as written: LIKE's wildcards are escaped. */
 const escapeLike = (value: unknown) =>
   typeof value === 'string' ? value.replace(/[\\%_]/g, '\\$&') : value;
@@ -265,10 +310,30 @@ function scalarConditions(
   return conditions;
 }
 
-/** `[{ totalCents: DESC }, …]` → sort keys ending with the primary key, which breaks every tie. */
+/**
+ * A redacted field, or one the caller's roles return plain on some rows only (`byRole`), is no
+ * filter or sort key: the order or the matches would tell the values it hides.
+ */
+function notFilterable(model: CompiledModel, field: CompiledField, verb: string): OrmaiError {
+  const plainFor = field.byRole?.rules
+    .filter((entry) => entry.rule.kind === 'plain')
+    .map((entry) => entry.role);
+  return new OrmaiError('FIELD_NOT_ALLOWED', `${model.name}.${field.name} cannot be ${verb}`, {
+    retryable: true,
+    hints: [
+      plainFor?.length
+        ? `${field.name} is unredacted only on rows your role${plainFor.length > 1 ? 's' : ''} ${plainFor.join(', ')} can see; use a field returned unredacted on every row`
+        : 'use a field that is returned unredacted',
+    ],
+    details: { field: field.name, model: model.name },
+  });
+}
+
+/** `[{ totalCents: DESC }, …]` → sort keys ending with every key field: they break every tie. */
 export function toSortKeys(
   model: CompiledModel,
   orderBy: Record<string, 'ASC' | 'DESC' | null | undefined>[] | null | undefined,
+  policy: CompiledPolicy,
 ): SortKey[] {
   const keys: SortKey[] = [];
   for (const [index, item] of (orderBy ?? []).entries()) {
@@ -279,23 +344,32 @@ export function toSortKeys(
       ]);
     }
     const [field, direction] = entries[0]!;
-    if (model.fields.get(field)?.redaction) {
-      throw new OrmaiError('FIELD_NOT_ALLOWED', `${model.name}.${field} cannot be sorted on`, {
-        retryable: true,
-        hints: ['sort on a field that is returned unredacted'],
-        details: { field },
-      });
-    }
+    const named = model.fields.get(field);
+    if (named?.redaction || named?.byRole) throw notFilterable(model, named, 'sorted on');
     if (keys.some((key) => key.field === field)) continue;
+    const values = named ? enumValuesFor(policy, named) : null;
+    // the next page of an enum order is "the values declared after this one" (Prisma has no
+    // lt/gt on enums): without the values that page cannot be asked for
+    if (named?.kind === 'enum' && !values) {
+      throw validationError(
+        `${model.name}.${field} cannot be sorted on: the values of ${named.type} are unknown`,
+        `orderBy[${index}]`,
+        [`sort on another field, or give the datamodel the values of ${named.type}`],
+      );
+    }
     keys.push({
       field,
       direction: direction === 'DESC' ? 'desc' : 'asc',
-      nullable: model.fields.get(field)?.nullable ?? false,
+      nullable: named?.nullable ?? false,
+      ...(values ? { values } : {}),
     });
   }
-  const id = model.idField;
-  if (id && !keys.some((key) => key.field === id.name)) {
-    keys.push({ field: id.name, direction: 'asc', nullable: false });
+  // every key field, so rows equal on the caller's order still have one order (keyset cursors
+  // need a total one: a tie across a page boundary would be skipped or repeated)
+  for (const field of model.primaryKey) {
+    if (!keys.some((key) => key.field === field.name)) {
+      keys.push({ field: field.name, direction: 'asc', nullable: false });
+    }
   }
   return keys;
 }

@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { ormaiTables } from '../db/ormai-tables.js';
 import { OrmaiError, unwrap } from '../errors.js';
+import { toJsonValue } from '../json-value.js';
 import type { CompiledModel, CompiledPolicy, CompiledWrite } from '../policy/compile-policy.js';
+import { uuidValue } from '../policy/field-types.js';
 import type { Principal } from '../policy/principal.js';
 import { tenantValue, visibleParentWhere } from '../policy/row-scope.js';
 import type { WriteKind } from '../policy/types.js';
 import { delegateOf, type OrmaiContext, type TransactionSql } from './context.js';
+import {
+  checkKeyTenant,
+  keyAsGiven,
+  keyOfRow,
+  keysWhere,
+  keyText,
+  type RowKey,
+  readKey,
+  uniqueWhere,
+} from './row-keys.js';
 import { and, type WhereTranslator } from './where.js';
 
 /** The approval queue of the context's ormai schema. */
@@ -17,7 +29,9 @@ export function approvalTable(context: Pick<OrmaiContext, 'ormaiTables'>): strin
 export interface WriteRequest {
   kind: WriteKind;
   model: string;
+  /** The row's key: its value for a one-field key, an object of every key field for a compound one. */
   id?: unknown;
+  /** Keys, each as `id` is (bulk). */
   ids?: unknown[];
   data?: Record<string, unknown>;
   reason?: string | null;
@@ -102,15 +116,31 @@ export function checkWrite(
         details: { field, model: model.name },
       });
     }
+    const value = request.data![field];
+    // the database refuses other text for a uuid column: the caller's mistake, said as such
+    if (model.fields.get(field)?.uuid && value !== null && uuidValue(value) === undefined) {
+      throw new OrmaiError(
+        'VALIDATION_ERROR',
+        `${model.name}.${field}: ${JSON.stringify(value)} is not a uuid`,
+        {
+          retryable: true,
+          hints: [`${field} holds uuids, like 123e4567-e89b-12d3-a456-426614174000`],
+          details: { field, model: model.name },
+        },
+      );
+    }
   }
-  if (
-    request.kind !== 'create' &&
-    request.kind !== 'bulk' &&
-    (request.id === undefined || request.id === null)
-  ) {
-    throw new OrmaiError('VALIDATION_ERROR', `${request.kind} needs the id of one ${model.name}`, {
-      details: { field: 'id' },
-    });
+  if (request.kind === 'update' || request.kind === 'delete') {
+    if (request.id === undefined || request.id === null) {
+      throw new OrmaiError(
+        'VALIDATION_ERROR',
+        `${request.kind} needs the id of one ${model.name}`,
+        {
+          details: { field: 'id' },
+        },
+      );
+    }
+    checkKeyTenant(model, readKey(model, request.id), principal);
   }
   if (request.kind === 'bulk') {
     const ids = request.ids ?? [];
@@ -120,7 +150,9 @@ export function checkWrite(
         details: { field: 'ids' },
       });
     }
-    if (new Set(ids.map(String)).size > rule.maxAffectedRows) {
+    const keys = ids.map((id, i) => readKey(model, id, `ids[${i}]`));
+    for (const key of keys) checkKeyTenant(model, key, principal);
+    if (new Set(keys.map((key) => keyText(model, key))).size > rule.maxAffectedRows) {
       throw new OrmaiError(
         'MAX_AFFECTED_ROWS_EXCEEDED',
         `${ids.length} ids is over the limit of ${rule.maxAffectedRows}`,
@@ -172,7 +204,7 @@ export async function requestApproval(
     id,
     request.kind,
     request.model,
-    JSON.stringify(request),
+    JSON.stringify(toJsonValue(request)),
     JSON.stringify({
       sub: principal.sub,
       tenantId: principal.tenantId,
@@ -214,19 +246,17 @@ export async function performWrite(options: {
   principal: Principal;
   model: CompiledModel;
   request: WriteRequest;
-  where: WhereTranslator;
   operation: string;
   approvalId?: string | null;
   /** Who let a gated write run: the approver's principal, or the gate that approved it. */
   approvedBy?: Record<string, unknown>;
 }): Promise<WriteOutcome> {
-  const { tx, principal, model, request, where } = options;
+  const { tx, principal, model, request } = options;
   const delegate = delegateOf(tx, model.name) as unknown as Record<
     string,
     (args: object) => Promise<any>
   >;
-  const id = model.idField?.name ?? 'id';
-  const scope = where.scope(model, principal);
+  const order = model.primaryKey.map((field) => ({ [field.name]: 'asc' }));
   let before: unknown = null;
   let after: unknown = null;
   let affected = 0;
@@ -245,37 +275,44 @@ export async function performWrite(options: {
     affected = 1;
     outcome = { row, found: true };
   } else if (request.kind === 'bulk') {
-    const wanted = [...new Set(request.ids!.map(String))].map((value) =>
-      request.ids!.find((v) => String(v) === value),
-    );
+    const wanted = new Map<string, RowKey>();
+    for (const given of request.ids!) {
+      const key = readKey(model, given);
+      wanted.set(keyText(model, key), key);
+    }
     const rows: Row[] = await delegate.findMany!({
-      where: and(scope, { [id]: { in: wanted } }),
-      orderBy: { [id]: 'asc' },
+      where: keysWhere(model, [...wanted.values()]),
+      orderBy: order,
     });
-    const found = rows.map((row) => row[id]);
+    const found = rows.map((row) => keyOfRow(model, row));
+    const foundText = new Set(found.map((key) => keyText(model, key)));
     if (movesParent(model, request.data)) {
       for (const row of rows)
         await checkParentVisible(tx, model, { ...row, ...request.data }, principal);
     }
     before = rows;
     if (found.length > 0)
-      await delegate.updateMany!({ where: { [id]: { in: found } }, data: request.data ?? {} });
-    after = await delegate.findMany!({ where: { [id]: { in: found } }, orderBy: { [id]: 'asc' } });
+      await delegate.updateMany!({ where: keysWhere(model, found), data: request.data ?? {} });
+    after = await delegate.findMany!({ where: keysWhere(model, found), orderBy: order });
     affected = found.length;
     outcome = {
       found: found.length > 0,
       updatedCount: found.length,
-      failedIds: wanted.filter((value) => !found.some((f) => String(f) === String(value))),
+      failedIds: [...wanted]
+        .filter(([text]) => !foundText.has(text))
+        .map(([, key]) => keyAsGiven(model, key)),
     };
   } else {
-    const row: Row | null = await delegate.findFirst!({ where: and(scope, { [id]: request.id }) });
+    const key = readKey(model, request.id);
+    const row: Row | null = await delegate.findFirst!({ where: key });
     if (!row) {
+      const named = keyAsGiven(model, key);
       throw new OrmaiError(
         'NOT_FOUND',
-        `no ${model.name} ${String(request.id)} that you can write`,
+        `no ${model.name} ${typeof named === 'object' ? JSON.stringify(named) : String(named)} that you can write`,
         {
           hints: ['check the id; rows of other tenants, or out of your scope, cannot be written'],
-          details: { model: model.name, id: request.id },
+          details: { model: model.name, id: named },
         },
       );
     }
@@ -285,16 +322,19 @@ export async function performWrite(options: {
       await checkParentVisible(tx, model, { ...row, ...request.data }, principal);
     }
     if (request.kind === 'update') {
-      after = await delegate.update!({ where: { [id]: request.id }, data: request.data ?? {} });
+      after = await delegate.update!({
+        where: uniqueWhere(model, key),
+        data: request.data ?? {},
+      });
       outcome = { row: after as Row, found: true };
     } else if (model.softDeleteField && !request.hard) {
       after = await delegate.update!({
-        where: { [id]: request.id },
+        where: uniqueWhere(model, key),
         data: { [model.softDeleteField]: new Date() },
       });
       outcome = { found: true, softDeleted: true };
     } else {
-      await delegate.delete!({ where: { [id]: request.id } });
+      await delegate.delete!({ where: uniqueWhere(model, key) });
       outcome = { found: true, softDeleted: false };
     }
   }
@@ -303,7 +343,7 @@ export async function performWrite(options: {
     operation: options.operation,
     model: model.name,
     principal,
-    inputs: { id: request.id, ids: request.ids, data: request.data, hard: request.hard },
+    inputs: json({ id: request.id, ids: request.ids, data: request.data, hard: request.hard }),
     reason: request.reason ?? null,
     before: json(before),
     after: json(after),
@@ -356,7 +396,10 @@ async function checkParentVisible(tx: Tx, model: CompiledModel, values: Row, pri
   }
 }
 
-/** Rows as JSON values (dates as ISO strings), as the audit record stores them. */
+/**
+ * Rows as JSON values (dates as ISO strings, BigInts as digit strings), as the audit record stores
+ * them; a BigInt key read back from JSON gets its type again in `readKey`.
+ */
 function json(value: unknown): unknown {
-  return value === null || value === undefined ? null : JSON.parse(JSON.stringify(value));
+  return toJsonValue(value) ?? null;
 }

@@ -1,11 +1,14 @@
+import { runInScope } from '../data-access/index.js';
 import { OrmaiError, unwrap } from '../errors.js';
+import { toJsonValue } from '../json-value.js';
 import type { Principal } from '../policy/principal.js';
 import { tenantValue } from '../policy/row-scope.js';
 import type { WriteKind } from '../policy/types.js';
 import { queueApprovals } from './approval-gate.js';
 import type { OrmaiContext } from './context.js';
 import { modelNames, type NamingOptions } from './naming.js';
-import { GRAPHQL_SCALAR, type SchemaParts } from './parts.js';
+import { GRAPHQL_SCALAR, type SchemaParts, scalarOf } from './parts.js';
+import { keyArgType } from './row-keys.js';
 import { createWhereTranslator } from './where.js';
 import {
   approvalTable,
@@ -27,9 +30,11 @@ type Prisma = Tx & { $transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> };
  * Mutations, only where the policy enables writes for the roles: `createX(data, reason)`,
  * `updateX(id, data, reason)`, `deleteX(id, reason, hard)`, `bulkUpdateXs(ids, data, reason)`; and
  * the approval queue (`approvalRequest`, `approvalRequests`, `approveRequest`, `rejectRequest`).
+ * A row is named by its key: `id` stands for the key field (`updateTicket(orgId, id, …)` for a
+ * compound key, whose `ids` are `XKeyInput` objects and whose `failedIds` are `XKey` objects).
  */
 export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void {
-  const { builder, policy, datamodel, where } = parts;
+  const { builder, policy, datamodel } = parts;
   if (!policy.writesEnabled || (policy.writes.size === 0 && !policy.canApprove)) return;
   builder.mutationType({});
 
@@ -57,24 +62,26 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
         principal: context.principal!,
         model,
         request,
-        where,
         operation,
         ...approval,
       }),
     );
   };
 
-  const deleteResult = builder.objectRef('DeleteResult').implement({
+  const deleteResult = builder.objectRef(parts.typeName('DeleteResult')).implement({
     fields: (t: any) => ({
       success: t.boolean({ resolve: (r: any) => r.found }),
       found: t.boolean({ resolve: (r: any) => r.found }),
       softDeleted: t.boolean({ resolve: (r: any) => r.softDeleted === true }),
     }),
   });
-  const bulkResult = builder.objectRef('BulkUpdateResult').implement({
+  const bulkCounts = (t: any) => ({
+    updatedCount: t.int({ resolve: (r: any) => r.updatedCount ?? 0 }),
+    success: t.boolean({ resolve: (r: any) => (r.failedIds ?? []).length === 0 }),
+  });
+  const bulkResult = builder.objectRef(parts.typeName('BulkUpdateResult')).implement({
     fields: (t: any) => ({
-      updatedCount: t.int({ resolve: (r: any) => r.updatedCount ?? 0 }),
-      success: t.boolean({ resolve: (r: any) => (r.failedIds ?? []).length === 0 }),
+      ...bulkCounts(t),
       failedIds: t.field({
         type: ['String'],
         resolve: (r: any) => (r.failedIds ?? []).map(String),
@@ -86,7 +93,51 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
     const model = policy.models.get(modelName)!;
     const names = modelNames(modelName, naming);
     const Model = modelName;
-    const idType = model.idField ? `${GRAPHQL_SCALAR[model.idField.type] ?? 'String'}` : 'String';
+    // a row is named by its key, each field an argument named after it (`id: 5`, or `orgId: …,
+    // id: …` for a compound key); a model with no key has no row to update or delete
+    const key = model.primaryKey;
+    const keyArgs = (t: any) =>
+      Object.fromEntries(
+        key.map((field) => [field.name, t.arg({ type: keyArgType(field), required: true })]),
+      );
+    const keyOf = (args: Record<string, unknown>) =>
+      key.length === 1
+        ? args[key[0]!.name]
+        : Object.fromEntries(key.map((field) => [field.name, args[field.name]]));
+    const keyFields = (t: any) =>
+      Object.fromEntries(
+        key.map((field) => [field.name, t.field({ type: keyArgType(field), required: true })]),
+      );
+    // bulk ids: values for a one-field key, `{ orgId, id }` objects for a compound one
+    const idsItem =
+      key.length === 1
+        ? keyArgType(key[0]!)
+        : builder.inputType(`${Model}KeyInput`, { fields: keyFields });
+    const bulkResultOf = () =>
+      key.length === 1
+        ? bulkResult
+        : builder.objectRef(`${Model}BulkUpdateResult`).implement({
+            fields: (t: any) => ({
+              ...bulkCounts(t),
+              failedIds: t.field({
+                type: [
+                  builder.objectRef(`${Model}Key`).implement({
+                    fields: (k: any) =>
+                      Object.fromEntries(
+                        key.map((field) => [
+                          field.name,
+                          k.field({
+                            type: keyArgType(field),
+                            resolve: (row: Record<string, unknown>) => row[field.name],
+                          }),
+                        ]),
+                      ),
+                  }),
+                ],
+                resolve: (r: any) => r.failedIds ?? [],
+              }),
+            }),
+          });
     const input = (kind: 'create' | 'update') => {
       const fields = new Set([
         ...(kinds[kind]?.fields ?? []),
@@ -102,8 +153,7 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
           Object.fromEntries([
             ...[...fields].map((name) => {
               const field = datamodelFields.find((f) => f.name === name)!;
-              const type =
-                field.kind === 'enum' ? 'String' : (GRAPHQL_SCALAR[field.type] ?? 'String');
+              const type = scalarOf(field);
               const required = kind === 'create' && field.isRequired && !field.hasDefaultValue;
               return [name, t.field({ type: field.isList ? [type] : type, required })];
             }),
@@ -147,12 +197,12 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
         }),
       );
     }
-    if (kinds.update && updateInput) {
+    if (kinds.update && updateInput && key.length > 0) {
       builder.mutationField(`update${Model}`, (t: any) =>
         t.field({
           type: object,
           args: {
-            id: t.arg({ type: idType, required: true }),
+            ...keyArgs(t),
             data: t.arg({ type: updateInput, required: true }),
             reason: reason(t, 'update'),
           },
@@ -163,7 +213,7 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
                 {
                   kind: 'update',
                   model: modelName,
-                  id: args.id,
+                  id: keyOf(args),
                   data: args.data,
                   reason: args.reason,
                 },
@@ -173,12 +223,12 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
         }),
       );
     }
-    if (kinds.delete) {
+    if (kinds.delete && key.length > 0) {
       builder.mutationField(`delete${Model}`, (t: any) =>
         t.field({
           type: deleteResult,
           args: {
-            id: t.arg({ type: idType, required: true }),
+            ...keyArgs(t),
             reason: reason(t, 'delete'),
             hard: t.arg.boolean({ required: false, defaultValue: false }),
           },
@@ -188,7 +238,7 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
               {
                 kind: 'delete',
                 model: modelName,
-                id: args.id,
+                id: keyOf(args),
                 reason: args.reason,
                 hard: args.hard === true,
               },
@@ -197,13 +247,13 @@ export function addWriteFields(parts: SchemaParts, naming?: NamingOptions): void
         }),
       );
     }
-    if (kinds.bulk && updateInput) {
+    if (kinds.bulk && updateInput && key.length > 0) {
       const plural = names.list.charAt(0).toUpperCase() + names.list.slice(1);
       builder.mutationField(`bulkUpdate${plural}`, (t: any) =>
         t.field({
-          type: bulkResult,
+          type: bulkResultOf(),
           args: {
-            ids: t.arg({ type: [idType], required: true }),
+            ids: t.arg({ type: [idsItem], required: true }),
             data: t.arg({ type: updateInput, required: true }),
             reason: reason(t, 'bulk'),
           },
@@ -265,7 +315,7 @@ function addApprovalFields(parts: SchemaParts) {
     row.status === 'pending' && new Date(row.expires_at).getTime() < Date.now()
       ? 'expired'
       : row.status;
-  const approval = builder.objectRef('ApprovalRequest').implement({
+  const approval = builder.objectRef(parts.typeName('ApprovalRequest')).implement({
     fields: (t: any) => ({
       id: t.id({ resolve: (r: ApprovalRow) => r.id }),
       status: t.string({ resolve: status }),
@@ -427,22 +477,24 @@ function addApprovalFields(parts: SchemaParts) {
         throw new OrmaiError('WRITE_DISABLED', `the requester can no longer read ${request.model}`);
       const rule = writeRule(requesterPolicy, request);
       checkWrite(model, rule, request, requester);
-      const result = await performWrite({
-        tx,
-        context,
-        principal: requester,
-        model,
-        request,
-        where: createWhereTranslator(requesterPolicy, datamodel),
-        operation: `approved ${request.kind} ${request.model}`,
-        approvalId: id,
-        approvedBy: principalFacts(approver),
-      });
+      const requesterScope = { policy: requesterPolicy, principal: requester, datamodel };
+      const result = await runInScope(requesterScope, () =>
+        performWrite({
+          tx,
+          context,
+          principal: requester,
+          model,
+          request,
+          operation: `approved ${request.kind} ${request.model}`,
+          approvalId: id,
+          approvedBy: principalFacts(approver),
+        }),
+      );
       const [approved] = (await tx.$queryRawUnsafe(
         `UPDATE ${approvalTable(context)} SET status = 'approved', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
         id,
         decider,
-        JSON.stringify(result),
+        JSON.stringify(toJsonValue(result)),
       )) as unknown as ApprovalRow[];
       return { row: approved!, error: null };
     });

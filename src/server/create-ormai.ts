@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.js';
-import type { OrmaiConfig, OrmaiPaths } from '../config.js';
+import { type OrmaiConfig, type OrmaiPaths, resolveHashKey } from '../config.js';
 import type { RawSqlClient } from '../db/database.js';
 import {
   createMcpHttpHandler,
@@ -24,7 +24,7 @@ export interface CreateOrmaiOptions {
   prisma?: PrismaClientLike & RawSqlClient;
   /** A pino logger (default: pino at `LOG_LEVEL`, or `info`). */
   logger?: Logger;
-  /** Environment read for `DATABASE_URL` and `ORMAI_JWT_SECRET` (default `process.env`). */
+  /** Environment read for `DATABASE_URL`, `ORMAI_JWT_SECRET`, `ORMAI_HASH_KEY` (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   /** Runtime messages (first-run seeding of an example). */
   log?: (line: string) => void;
@@ -71,11 +71,16 @@ export async function createOrmai(
     config.auth?.jwtSecret && !env.ORMAI_JWT_SECRET
       ? { secret: config.auth.jwtSecret, generated: false }
       : resolveJwtSecret(env);
+  // refused before the database is opened: production needs a hash key of its own
+  const hashKey = resolveHashKey(config, env);
   const runtime = await openRuntime(config.app, {
     ...runtimeOptionsFromConfig(config, env),
+    hashKey: hashKey.key,
     ...(options.prisma ? { prisma: options.prisma } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
+  // warned once the database is open, so a start that fails prints only its reason
+  if (hashKey.warning) logger.warn(hashKey.warning);
   const paths = { ...DEFAULT_PATHS, ...config.server?.paths };
   const audit = createAuditLog(config, runtime, logger);
   const gateway = createGateway({

@@ -1,30 +1,11 @@
 import { GraphQLError, Kind, parse, visit } from 'graphql';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { type ErrorCode, OrmaiError } from '../errors.js';
+import { budgetError } from '../schema/budget-rules.js';
 
 const INTERNAL = Symbol('ormai.internal-cause');
 
 type MaskedError = GraphQLError & { [INTERNAL]?: unknown };
-
-/** A budget rejection: names the budget, its limit, what was asked, and how to fit. */
-export function budgetError(budget: string, limit: number, requested: number): OrmaiError {
-  const fit: Record<string, string> = {
-    max_depth: 'nest the selection less deeply',
-    max_aliases: 'use fewer aliases',
-    max_directives: 'use fewer directives',
-    max_tokens: 'send a shorter document',
-    statement_timeout: 'narrow the filter or ask for fewer rows, then retry',
-  };
-  return new OrmaiError(
-    'QUERY_BUDGET_EXCEEDED',
-    `${budget} is ${limit}; the request needed ${requested}`,
-    {
-      retryable: true,
-      hints: [fit[budget] ?? 'ask for less'],
-      details: { budget, limit, requested },
-    },
-  );
-}
 
 /** The database cannot be reached right now: retryable, HTTP 503 (as when the audit log cannot be written). */
 function databaseUnavailableError(): OrmaiError {
@@ -111,7 +92,7 @@ function located(error: unknown, ormai: OrmaiError): GraphQLError {
 }
 
 /** PostgreSQL cancelled a statement for statement_timeout (SQLSTATE 57014), somewhere in the chain. */
-function isStatementTimeout(error: unknown): boolean {
+export function isStatementTimeout(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; current && depth < 6; depth++) {
     const candidate = current as {
@@ -198,9 +179,16 @@ export function withContractExtensions(error: GraphQLError, traceId: string): Gr
       : ['check the operation against the schema (GraphiQL lists every field and argument)'],
     traceId,
   };
-  if (normalized.code === 'VALIDATION_ERROR' && normalized.details === undefined) {
-    const field = invalidValueField(error);
-    if (field) normalized.details = { field };
+  if (normalized.code === 'VALIDATION_ERROR') {
+    const details =
+      normalized.details && typeof normalized.details === 'object'
+        ? (normalized.details as Record<string, unknown>)
+        : undefined;
+    if (details?.field === undefined) {
+      // a wrong enum value (src/schema/enums.ts) names its enum; the field is found here
+      const field = invalidValueField(error, details?.enum !== undefined);
+      if (field) normalized.details = { ...details, field };
+    }
   }
   return new GraphQLError(error.message, {
     ...(error.nodes ? { nodes: error.nodes } : {}),
@@ -211,43 +199,69 @@ export function withContractExtensions(error: GraphQLError, traceId: string): Gr
   });
 }
 
+/** Names in an input path that are no field of a model: operators, combinators, relation filters. */
+const NOT_A_FIELD = new Set([
+  'equals',
+  'not',
+  'in',
+  'notIn',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'isNull',
+  'AND',
+  'OR',
+  'NOT',
+  'some',
+  'every',
+  'none',
+  'is',
+]);
+
 /**
  * The input field a wrong-typed value was given for: from the variable path GraphQL names
- * (`got invalid value 7 at "data.status"`), or, for a literal, the field or argument whose value
- * the error points at.
+ * (`has invalid value at .where.status.equals`, or graphql 16's `got invalid value … at "data.status"`),
+ * or, for a literal, from the fields and arguments around the value the error points at. The
+ * innermost name that is a field, not an operator (`status`, not `equals`).
  */
-function invalidValueField(error: GraphQLError): string | null {
-  const path = /got invalid value .* at "([^"]+)"/.exec(error.message);
-  if (path)
-    return (
-      path[1]!
-        .split('.')
-        .filter((part) => !/^\d+$/.test(part))
-        .pop() ?? null
+function invalidValueField(error: GraphQLError, anyMessage = false): string | null {
+  const variable =
+    /^Variable "\$(\w+)" has invalid value(?: at ((?:\.[^.\s:[\]]+|\[\d+\])+))?:/.exec(
+      error.message,
     );
+  const path = variable
+    ? [variable[1]!, ...(variable[2] ?? '').split(/[.[\]]/)]
+    : /got invalid value .* at "([^"]+)"/.exec(error.message)?.[1]?.split('.');
+  if (path) return fieldIn(path);
   const start = error.nodes?.[0]?.loc?.start;
   if (
     start === undefined ||
     !error.source ||
-    !/cannot represent|Expected value of type/.test(error.message)
+    (!anyMessage && !/cannot represent|Expected value of type/.test(error.message))
   )
     return null;
-  let name: string | null = null;
+  const names: string[] = [];
   try {
     visit(parse(error.source), {
       enter(node) {
-        if (
-          (node.kind === Kind.OBJECT_FIELD || node.kind === Kind.ARGUMENT) &&
-          node.value.loc?.start === start
-        ) {
-          name = node.name.value;
-        }
+        const loc =
+          (node.kind === Kind.OBJECT_FIELD || node.kind === Kind.ARGUMENT) && node.value.loc;
+        if (loc && loc.start <= start && start < loc.end) names.push(node.name.value);
       },
     });
   } catch {
     return null;
   }
-  return name;
+  return fieldIn(names);
+}
+
+function fieldIn(path: string[]): string | null {
+  const names = path.filter((part) => part !== '' && !/^\d+$/.test(part));
+  return [...names].reverse().find((name) => !NOT_A_FIELD.has(name)) ?? names.at(-1) ?? null;
 }
 
 /** [match, a, b] → [match, b, a] */

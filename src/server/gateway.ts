@@ -1,16 +1,17 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AuditLog } from '../audit/audit-log.js';
 import { entryFor } from '../audit/entries.js';
 import type { AuditEntry, AuditRecord } from '../audit/record.js';
 import { SqlAuditSink, writeChained } from '../audit/sinks.js';
+import { scopedPrismaClient } from '../data-access/index.js';
 import { OrmaiError } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { Runtime } from '../runtime.js';
 import type { ApprovalGate } from '../schema/approval-gate.js';
-import { budgetRule } from '../schema/budget-rules.js';
+import { budgetRule, documentBudgetRule } from '../schema/budget-rules.js';
 import { buildSchema } from '../schema/build-schema.js';
 import type {
   AuditReader,
@@ -18,13 +19,13 @@ import type {
   TransactionSql,
   WriteAuditFacts,
 } from '../schema/context.js';
-import type { NamingOptions } from '../schema/naming.js';
+import { assertNoNameCollisions, type NamingOptions, namesServedBy } from '../schema/naming.js';
 import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
 import { principalFromAuthorization, requireKnownRole } from './auth.js';
+import { dataScopePlugin } from './data-scope-plugin.js';
 import {
   auditUnavailableError,
-  budgetError,
   internalCauseOf,
   maskErrorWith,
   withContractExtensions,
@@ -32,6 +33,7 @@ import {
 import { graphiqlOptions, renderOrmaiGraphiQL } from './graphiql.js';
 import { inputLiteralRule, variablesProblem } from './input-guard.js';
 import type { Logger } from './logger.js';
+import { statementTimeoutClient, statementTimeoutPlugin } from './statement-timeout.js';
 import { traceIdFrom } from './trace.js';
 
 export interface GatewayOptions {
@@ -103,9 +105,14 @@ interface InternalRequestContext {
 export function createGateway(options: GatewayOptions): Gateway {
   const { runtime, logger } = options;
   const graphqlPath = options.graphqlPath ?? '/graphql';
+  // the only client resolvers get: every model operation carries the request's row scope
+  const scopedPrisma = scopedPrismaClient(statementTimeoutClient(runtime.prisma));
   const engine = runtime.policy;
-  // the most generous budgets of any role bound what graphql-armor lets through to the per-role checks
+  // the most generous budgets of any role: graphql-armor's parse-time token guard, and the
+  // connection's statement timeout (runtime.ts); each role set's own budgets are checked per request
   const widest = engine.forRoles(engine.declaredRoles).budgets;
+  // a model named like one of ormai's own types is refused at start, not at its first request
+  assertNoNameCollisions(namesServedBy(engine.forRoles(engine.declaredRoles)), options.naming);
 
   const sqlSink = options.audit?.sinks.find(
     (sink): sink is SqlAuditSink => sink instanceof SqlAuditSink,
@@ -264,6 +271,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       setResult({ errors: [problem] });
     },
     onValidate({ addValidationRule }) {
+      // both read the budgets of the role set whose schema validates the document
+      addValidationRule(documentBudgetRule);
       addValidationRule(budgetRule);
       addValidationRule(inputLiteralRule);
     },
@@ -289,19 +298,6 @@ export function createGateway(options: GatewayOptions): Gateway {
       response.headers.set('x-trace-id', traceOf(request));
     },
   };
-
-  const armorLimit = (budget: string, limit: number) => ({
-    n: limit,
-    exposeLimits: true,
-    // reported as our budget error; only the token limit (checked while parsing) throws its own
-    propagateOnRejection: false,
-    onReject: [
-      (context: ValidationContext | null, error: GraphQLError) => {
-        const found = Number(/found (\d+)/.exec(error.message)?.[1] ?? limit + 1);
-        context?.reportError(budgetError(budget, limit, found));
-      },
-    ],
-  });
 
   // an internal caller hands over its principal; an HTTP request is authenticated here
   const principalFor = (context: { request: Request } & InternalRequestContext) =>
@@ -330,7 +326,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const internal = context as { request: Request } & InternalRequestContext;
       return {
         principal,
-        prisma: runtime.prisma,
+        prisma: scopedPrisma,
         ormaiTables: runtime.tables,
         traceId: traceOf(context.request),
         policyFor,
@@ -352,14 +348,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     plugins: [
       EnvelopArmorPlugin({
-        maxDepth: armorLimit('max_depth', widest.maxDepth),
-        maxAliases: armorLimit('max_aliases', widest.maxAliases),
-        maxDirectives: armorLimit('max_directives', widest.maxDirectives),
+        // depth, aliases and directives are the role set's (documentBudgetRule); parsed documents
+        // are cached across principals, so the parse-time token guard is the most generous limit
+        maxDepth: { enabled: false },
+        maxAliases: { enabled: false },
+        maxDirectives: { enabled: false },
         maxTokens: { n: widest.maxTokens },
         costLimit: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
       contractErrors,
+      dataScopePlugin({ datamodel: runtime.app.datamodel, policyFor }),
+      statementTimeoutPlugin({ connectionTimeoutMs: widest.statementTimeoutMs, policyFor }),
       ...(options.audit
         ? [
             auditPlugin({

@@ -1,11 +1,14 @@
-// Opens the example app on a fresh database for one test file: PGlite always, PostgreSQL too when
-// TEST_DATABASE_URL is set (each file in a schema of its own, dropped at the end).
+// Opens an example app on a fresh database for one test file: PGlite always, PostgreSQL too when
+// TEST_DATABASE_URL is set (each file in a schema of its own, dropped at the end; an app that pins
+// its tables to named schemas with @@schema gets a database of its own instead).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { helpdeskApp } from '../../examples/helpdesk/app.js';
 import { saasApp } from '../../examples/saas/app.js';
+import type { OrmaiApp } from '../../src/app.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { JsonlAuditSink, MemoryAuditSink, SqlAuditSink } from '../../src/audit/sinks.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -23,6 +26,9 @@ export const DATABASE_KINDS: DatabaseKind[] = process.env.TEST_DATABASE_URL
   : ['pglite'];
 
 export const JWT_SECRET = 'test-secret-0123456789abcdef';
+
+/** Every example app: the suites that prove the guarantee run over each (test/apps/ has their specs). */
+export const EXAMPLE_APPS: readonly OrmaiApp[] = [saasApp, helpdeskApp];
 
 export interface TestApp {
   runtime: Runtime;
@@ -51,6 +57,8 @@ export interface GraphQLBody {
 }
 
 export interface TestAppOptions {
+  /** The example app to serve (default saas). */
+  app?: OrmaiApp;
   /** Serve the example with this policy instead of its own. */
   policy?: Policy;
   /** Record every call: the table, a JSONL file and memory. */
@@ -60,11 +68,16 @@ export interface TestAppOptions {
 /** Registers beforeAll/afterAll for a database of `kind` and returns a handle filled in beforeAll. */
 export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {}): TestApp {
   const app = {} as TestApp;
+  const example = testOptions.app ?? saasApp;
   let dropSchema: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     let options: Parameters<typeof openRuntime>[1];
-    if (kind === 'postgres') {
+    if (kind === 'postgres' && pinsSchemas(example)) {
+      const { url, drop } = await createTestDatabase(process.env.TEST_DATABASE_URL!);
+      options = { databaseUrl: url, applyMigrations: true, logQueries: true };
+      dropSchema = drop;
+    } else if (kind === 'postgres') {
       const url = process.env.TEST_DATABASE_URL!;
       const schema = `ormai_test_${randomBytes(5).toString('hex')}`;
       options = {
@@ -85,7 +98,7 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
       options = { dataDir: 'memory://', applyMigrations: true, logQueries: true };
     }
     const runtime = await openRuntime(
-      testOptions.policy ? { ...saasApp, policy: testOptions.policy } : saasApp,
+      testOptions.policy ? { ...example, policy: testOptions.policy } : example,
       options,
     );
     const statements: string[] = [];
@@ -106,11 +119,13 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
       logger: createLogger('silent'),
       ...(audit ? { audit: audit.log } : {}),
     });
+    // without a sub or tenant, the app's first dev principal's (saas: user 1 of tenant 1)
+    const fallback = example.devPrincipals?.[0] ?? { sub: '1', tenantId: 1 };
     const token = (principal: Partial<Principal>) =>
       signToken(
         {
-          sub: principal.sub ?? '1',
-          tenantId: principal.tenantId === undefined ? 1 : principal.tenantId,
+          sub: principal.sub ?? fallback.sub,
+          tenantId: principal.tenantId === undefined ? fallback.tenantId : principal.tenantId,
           roles: [...(principal.roles ?? ['admin'])],
         },
         { secret: JWT_SECRET },
@@ -143,6 +158,38 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
   });
 
   return app;
+}
+
+/**
+ * Whether the app names the PostgreSQL schema of its tables (@@schema): Prisma then qualifies
+ * every table with it, so a per-file schema cannot keep test files apart.
+ */
+function pinsSchemas(app: OrmaiApp): boolean {
+  return Object.values(app.datamodel.datamodel.models).some((model) => model.schema);
+}
+
+/** A database of its own on the test server, dropped (with its connections) at the end. */
+async function createTestDatabase(serverUrl: string) {
+  const name = `ormai_test_${randomBytes(5).toString('hex')}`;
+  const url = new URL(serverUrl);
+  const admin = await openDatabase({ kind: 'postgres', url: serverUrl, poolSize: 1 });
+  try {
+    await admin.sql.exec(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.close();
+  }
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const again = await openDatabase({ kind: 'postgres', url: serverUrl, poolSize: 1 });
+      try {
+        await again.sql.exec(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await again.close();
+      }
+    },
+  };
 }
 
 /** Runs a GraphQL query and fails the test on any error. */

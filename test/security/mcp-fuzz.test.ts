@@ -4,59 +4,46 @@
 // mistake or an attack; every result equals what SQL says the principal may see, or is a typed
 // tool error the contract names for that mistake.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { connectMcp, type McpTestClient } from '../helpers/mcp.js';
-import { DATABASE_KINDS, useTestApp } from '../helpers/runtime.js';
+import { DATABASE_KINDS } from '../helpers/runtime.js';
+import { SECURITY_APPS } from './apps/index.js';
+import { type Principal, quote } from './support/app-model.js';
 import { CONTRACT_CODES, internalsIn, leaksIn } from './support/checks.js';
+import { baseValue, filterOps } from './support/filters.js';
 import { difference, prng } from './support/graphql-gen.js';
 import {
+  type Condition,
   conditionsWhere,
   expectedResult,
   McpArbitraries,
   mcpFault,
   mcpFaultArb,
+  mcpOps,
   orderByOf,
   type ToolCall,
 } from './support/mcp-gen.js';
 import { RUNS, SEED, timeoutFor } from './support/runs.js';
-import {
-  access,
-  type ModelName,
-  type Principal,
-  ROLES,
-  readableModels,
-  relationsOf,
-  selectableFields,
-} from './support/spec.js';
-import { addCrossTenantRows, listIds, Truth } from './support/truth.js';
+import { principalArb, useSecurityApp } from './support/security-app.js';
+import { listKeys, principalKey } from './support/truth.js';
 
-function principalArb(truth: Truth): fc.Arbitrary<Principal> {
-  return fc
-    .record({ tenantId: fc.constantFrom(1, 2, 3), role: fc.constantFrom(...ROLES), pick: fc.nat() })
-    .map(({ tenantId, role, pick }) => {
-      const pool = (role === 'sales' ? truth.salesReps : truth.users).get(tenantId)!;
-      return { tenantId, role, sub: String(pool[pick % pool.length]) };
-    });
-}
+const CASES = SECURITY_APPS.flatMap((spec) =>
+  DATABASE_KINDS.map((kind) => [spec.app.name, kind, spec] as const),
+);
 
-describe.each(DATABASE_KINDS)('MCP security fuzz on %s', (kind) => {
-  const app = useTestApp(kind);
-  let truth: Truth;
+describe.each(CASES)('MCP security fuzz on %s (%s)', (appName, kind, spec) => {
+  const context = useSecurityApp(kind, spec);
   const clients = new Map<string, McpTestClient>();
 
-  beforeAll(async () => {
-    await addCrossTenantRows(app);
-    truth = await Truth.load(app);
-  });
   afterAll(async () => {
     for (const client of clients.values()) await client.close();
   });
 
   const clientFor = async (principal: Principal) => {
-    const key = `${principal.tenantId}:${principal.role}:${principal.sub}`;
+    const key = principalKey(principal);
     let client = clients.get(key);
     if (!client) {
-      client = await connectMcp(app, {
+      client = await connectMcp(context.app, {
         sub: principal.sub,
         tenantId: principal.tenantId,
         roles: [principal.role],
@@ -77,6 +64,7 @@ describe.each(DATABASE_KINDS)('MCP security fuzz on %s', (kind) => {
         cursorAttacks: 0,
       };
       const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+      const { truth, model } = context;
       const arbitraries = new Map<string, McpArbitraries>();
       const arbitrariesFor = (principal: Principal) => {
         const key = `${principal.tenantId}:${principal.role}:${principal.sub}`;
@@ -102,7 +90,10 @@ describe.each(DATABASE_KINDS)('MCP security fuzz on %s', (kind) => {
           expect(Array.isArray(error.retry_hints), context).toBe(true);
           expect(typeof error.details, context).toBe('object');
         } else {
-          expect(leaksIn(JSON.stringify(result.structured), truth, principal), context).toEqual([]);
+          expect(
+            await leaksIn(JSON.stringify(result.structured), truth, principal),
+            context,
+          ).toEqual([]);
         }
         return { ...result, context };
       };
@@ -119,7 +110,7 @@ describe.each(DATABASE_KINDS)('MCP security fuzz on %s', (kind) => {
           ),
           async ({ principal, call: generated, fault, seed }) => {
             const random = prng(seed);
-            const planned = fault ? mcpFault(fault, principal, random) : null;
+            const planned = fault ? mcpFault(truth, fault, principal, random) : null;
             const request: ToolCall = planned?.call ?? structuredClone(generated);
             const result = await call(principal, request.tool, request.args);
 
@@ -136,23 +127,25 @@ describe.each(DATABASE_KINDS)('MCP security fuzz on %s', (kind) => {
               const models = result.structured.models as Record<string, any>;
               const expectedModels = request.args.model
                 ? [request.args.model]
-                : readableModels(principal.role);
+                : model.readableModels(principal.role);
               expect(Object.keys(models).sort(), result.context).toEqual(
                 [...expectedModels].sort(),
               );
-              for (const [name, model] of Object.entries(models)) {
-                const modelName = name as ModelName;
-                expect(Object.keys(model.fields).sort(), result.context).toEqual(
-                  selectableFields(principal.role, modelName).sort(),
+              for (const [name, described] of Object.entries(models)) {
+                expect(Object.keys(described.fields).sort(), result.context).toEqual(
+                  model.selectableFields(principal.role, name).sort(),
                 );
-                for (const [field, info] of Object.entries(model.fields as Record<string, any>)) {
-                  const rule = access(principal.role, modelName, field);
+                for (const [field, info] of Object.entries(
+                  described.fields as Record<string, any>,
+                )) {
+                  const rule = model.access(principal.role, name, field);
                   expect(info.redaction, `${name}.${field}`).toBe(
                     rule.kind === 'mask' || rule.kind === 'hash' ? rule.kind : undefined,
                   );
                 }
-                expect(Object.keys(model.relations).sort()).toEqual(
-                  relationsOf(principal.role, modelName)
+                expect(Object.keys(described.relations).sort()).toEqual(
+                  model
+                    .relationsOf(principal.role, name)
                     .map((r) => r.name)
                     .sort(),
                 );
@@ -183,17 +176,21 @@ describe.each(DATABASE_KINDS)('MCP security fuzz on %s', (kind) => {
               const original: string = result.structured.next_cursor;
               const mid = Math.floor(original.length / 3);
               const tampered = `${original.slice(0, mid)}${original[mid] === 'x' ? 'y' : 'x'}${original.slice(mid + 1)}`;
-              const others = readableModels(principal.role).filter((m) => m !== request.args.model);
-              const other = others[Math.floor(random() * others.length)]!;
+              const others = model
+                .readableModels(principal.role)
+                .filter((m) => m !== request.args.model);
+              const [first] = model.model(request.args.model).key;
               const attacks: Record<string, unknown>[] = [
                 { ...request.args, cursor: tampered },
-                { model: other, cursor: original },
+                ...(others.length
+                  ? [{ model: others[Math.floor(random() * others.length)]!, cursor: original }]
+                  : []),
                 {
                   ...request.args,
                   cursor: original,
                   order_by: [
                     {
-                      field: 'id',
+                      field: first,
                       direction:
                         request.args.order_by?.[0]?.direction?.toLowerCase() === 'desc'
                           ? 'asc'
@@ -214,86 +211,136 @@ describe.each(DATABASE_KINDS)('MCP security fuzz on %s', (kind) => {
         { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) },
       );
       console.log(
-        `[security] MCP fuzz on ${kind}: ${RUNS} cases, ${stats.calls} tool calls, answered and compared with SQL ${JSON.stringify(Object.fromEntries(stats.answered))} (${stats.pagesFollowed} further pages), typed errors ${JSON.stringify(Object.fromEntries(stats.rejected))}, cursor attacks ${stats.cursorAttacks}`,
+        `[security] MCP fuzz on ${appName} (${kind}): ${RUNS} cases, ${stats.calls} tool calls, answered and compared with SQL ${JSON.stringify(Object.fromEntries(stats.answered))} (${stats.pagesFollowed} further pages), typed errors ${JSON.stringify(Object.fromEntries(stats.rejected))}, cursor attacks ${stats.cursorAttacks}`,
       );
     },
     timeoutFor(RUNS, 3000),
   );
 
-  it('a sales rep pages through exactly its own orders, nothing of another rep or tenant', async () => {
-    for (const tenantId of [1, 2, 3]) {
-      for (const rep of truth.salesReps.get(tenantId)!) {
-        const principal: Principal = { tenantId, role: 'sales', sub: String(rep) };
-        const expected = await listIds(truth, 'Order', principal, null, null);
-        const [own] = await app.sql<{ n: number }>(
-          'SELECT count(*)::int AS n FROM "Order" WHERE "tenantId" = $1 AND "salesRepId" = $2 AND "deletedAt" IS NULL',
-          [tenantId, rep],
-        );
-        expect(expected.length).toBe(own!.n);
-        const seen: number[] = [];
-        let cursor: string | undefined;
-        do {
-          const result = await call(principal, cursor);
-          expect(result.isError).toBe(false);
-          seen.push(...result.structured.data.map((row: { id: number }) => row.id));
-          cursor = result.structured.next_cursor ?? undefined;
-        } while (cursor);
-        expect(seen).toEqual(expected);
+  it('an owner pages through exactly its own rows, nothing of another owner or tenant', async () => {
+    const { truth, model } = context;
+    let paged = 0;
+    for (const [role, owned] of Object.entries(spec.anchors.owners)) {
+      for (const [name, ownerField] of Object.entries(owned)) {
+        const info = model.model(name);
+        for (const tenantId of truth.tenants) {
+          for (const sub of spec.subs(truth, tenantId, role)) {
+            const principal: Principal = { tenantId, role, sub };
+            const expected = await listKeys(truth, name, principal, null, null);
+            // the README's rule, in SQL of its own: the tenant's live rows this owner owns
+            const tenant = info.fields.get(info.tenantField!)!;
+            const owner = info.fields.get(ownerField)!;
+            const live = info.softDeleteField
+              ? ` AND ${quote(info.fields.get(info.softDeleteField)!.column)} IS NULL`
+              : '';
+            const [own] = await context.app.sql<{ n: number }>(
+              `SELECT count(*)::int AS n FROM ${info.table} WHERE ${quote(tenant.column)}::text = $1 AND ${quote(owner.column)}::text = $2${live}`,
+              [String(tenantId), sub],
+            );
+            expect(expected.length).toBe(own!.n);
+            const seen: string[] = [];
+            let cursor: string | undefined;
+            do {
+              const client = await clientFor(principal);
+              const result = await client.call('db.query', {
+                model: name,
+                select: [...info.key, ownerField],
+                take: model.budgets(role).maxTake,
+                ...(cursor ? { cursor } : {}),
+              });
+              expect(result.isError, result.text).toBe(false);
+              for (const row of result.structured.data) {
+                expect(String(row[ownerField])).toBe(sub);
+                seen.push(truth.keyOf(name, row));
+              }
+              cursor = result.structured.next_cursor ?? undefined;
+            } while (cursor);
+            expect(seen).toEqual(expected);
+            paged += 1;
+          }
+        }
       }
     }
-
-    async function call(principal: Principal, cursor?: string) {
-      const client = await clientFor(principal);
-      return client.call('db.query', {
-        model: 'Order',
-        select: ['id', 'tenantId', 'salesRepId'],
-        take: 100,
-        ...(cursor ? { cursor } : {}),
-      });
-    }
+    if (Object.keys(spec.anchors.owners).length) expect(paged).toBeGreaterThan(0);
   });
 
   it('conditions name the same rows over MCP as SQL, for every operator', async () => {
-    // one condition per operator on a few fields, as admin of tenant 2
-    const principal: Principal = { tenantId: 2, role: 'admin', sub: '11' };
-    const cases: [string, string, unknown][] = [
-      ['totalCents', 'eq', 4242],
-      ['status', 'ne', 'paid'],
-      ['totalCents', 'lt', 5000],
-      ['totalCents', 'lte', 4242],
-      ['totalCents', 'gt', 100_000],
-      ['totalCents', 'gte', 100_000],
-      ['status', 'in', ['paid', 'shipped']],
-      ['status', 'not_in', ['paid', 'shipped']],
-      ['notes', 'is_null', false],
-      ['salesRepId', 'is_null', true],
-      ['notes', 'contains', 'front'],
-      ['notes', 'startswith', 'Gift'],
-      ['notes', 'endswith', 'please'],
-      ['totalCents', 'between', [10_000, 20_000]],
-      ['createdAt', 'between', ['2025-03-01T00:00:00.000Z', '2025-06-01T00:00:00.000Z']],
-      ['notes', 'contains', '%'],
-      ['notes', 'contains', '_'],
-    ];
-    for (const [field, op, value] of cases) {
-      const where = [{ field, op, value }];
-      const expected = await listIds(
+    const { truth, model } = context;
+    // the role reading the most, so every operator finds a field to work on
+    const role = [...model.roles].sort(
+      (a, b) =>
+        model.readableModels(b).flatMap((m) => model.filterableFields(b, m)).length -
+        model.readableModels(a).flatMap((m) => model.filterableFields(a, m)).length,
+    )[0]!;
+    const tenantId = truth.tenants[1] ?? truth.tenants[0]!;
+    const principal: Principal = {
+      tenantId,
+      role,
+      sub: spec.subs(truth, tenantId, role)[0] ?? '1',
+    };
+    const random = prng(12345);
+    const sampleOf = (name: string, field: string, op: string) =>
+      fc.sample(baseValue(truth, name, field, op), {
+        numRuns: 1,
+        seed: Math.floor(random() * 1e9),
+      })[0];
+    const cases: [string, Condition][] = [];
+    for (const op of [
+      'eq',
+      'ne',
+      'lt',
+      'lte',
+      'gt',
+      'gte',
+      'in',
+      'not_in',
+      'is_null',
+      'contains',
+      'startswith',
+      'endswith',
+      'between',
+    ]) {
+      let found = 0;
+      for (const name of model.readableModels(role)) {
+        for (const field of model.filterableFields(role, name)) {
+          const info = model.field(name, field);
+          if (field === model.model(name).tenantField || found >= 3) continue;
+          if (!mcpOps(filterOps(info)).includes(op)) continue;
+          if (op === 'is_null' && !info.nullable && found > 0) continue;
+          const values = truth.values(name, field, 10);
+          if (values.length === 0 && op !== 'is_null') continue;
+          const value =
+            op === 'is_null'
+              ? found % 2 === 0
+              : op === 'in' || op === 'not_in'
+                ? values.slice(0, 2)
+                : op === 'between'
+                  ? [values[0], values.at(-1)].sort((a, b) =>
+                      String(a).localeCompare(String(b), 'en', { numeric: true }),
+                    )
+                  : op === 'contains' || op === 'startswith' || op === 'endswith'
+                    ? sampleOf(name, field, 'contains')
+                    : values[found % values.length];
+          cases.push([name, { field, op, value }]);
+          found += 1;
+        }
+      }
+      expect(found, `no field takes ${op}`).toBeGreaterThan(0);
+    }
+    for (const [name, condition] of cases) {
+      const where = [condition];
+      const expected = await listKeys(
         truth,
-        'Order',
+        name,
         principal,
         conditionsWhere(where),
         orderByOf([]),
       );
       const client = await clientFor(principal);
-      const result = await client.call('db.aggregate', {
-        model: 'Order',
-        operation: 'count',
-        where,
-      });
-      expect(result.isError, `${field} ${op}`).toBe(false);
-      expect(result.structured.value, `${field} ${op} ${JSON.stringify(value)}`).toBe(
-        expected.length,
-      );
+      const result = await client.call('db.aggregate', { model: name, operation: 'count', where });
+      const label = `${name}.${condition.field} ${condition.op} ${JSON.stringify(condition.value)}`;
+      expect(result.isError, `${label}: ${result.text}`).toBe(false);
+      expect(result.structured.value, label).toBe(expected.length);
     }
   });
 });

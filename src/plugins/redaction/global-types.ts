@@ -1,6 +1,6 @@
 import type { FieldNullability, InputFieldMap, SchemaTypes, TypeParam } from '@pothos/core';
 import type { PothosRedactionPlugin } from './index.js';
-import type { Redaction, RedactionPluginOptions } from './types.js';
+import type { FieldByRole, Redaction, RedactionPluginOptions } from './types.js';
 
 declare global {
   export namespace PothosSchemaTypes {
@@ -23,6 +23,11 @@ declare global {
     > {
       /** Return the value masked or hashed, per the policy. */
       redaction?: Redaction | null;
+      /**
+       * Decide the value row by row: the principal's roles disagree on the field and see different
+       * rows (src/policy/role-rules.ts). Takes the place of `redaction` when set.
+       */
+      redactionByRole?: FieldByRole | null;
     }
   }
 }

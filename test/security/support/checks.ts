@@ -1,7 +1,7 @@
 // Checks shared by the security tests: the contract's error shape, and a scan of any response for
 // values the principal must never receive (other tenants' rows, secrets, raw redacted values).
-import { access, type Principal } from './spec.js';
-import type { Truth } from './truth.js';
+import type { Principal } from './app-model.js';
+import { principalKey, type Truth } from './truth.js';
 
 /** CONTRACT §6. */
 export const CONTRACT_CODES = new Set([
@@ -67,83 +67,79 @@ export function contractErrorProblems(errors: GraphQLError[]): string[] {
   return problems;
 }
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
-const SSN = /\d{3}-\d{2}-\d{4}/g;
-const PHONE = /\+1\d{10}/g;
-const SKU = /\b(ACME|GLOBEX|INITECH)-\d{4}\b/g;
-
-interface Allowed {
-  customerEmails: Set<string>;
-  userEmails: Set<string>;
-  ssns: Set<string>;
-  phones: Set<string>;
-  slug: string;
-  otherTenantNames: string[];
+interface Forbidden {
+  /** Text values the principal must not receive: raw protected values, invisible rows' text. */
+  values: Set<string>;
 }
 
-const allowedCache = new WeakMap<Truth, Map<string, Allowed>>();
+const forbiddenCache = new WeakMap<Truth, Map<string, Forbidden>>();
 
-/** The raw values of each kind this principal may receive. */
-function allowedFor(truth: Truth, principal: Principal): Allowed {
-  let cache = allowedCache.get(truth);
+/** Text worth scanning for: long enough not to be an accident, and not a bare number. */
+const distinctive = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 4 && !/^-?\d+(\.\d+)?$/.test(value);
+
+/**
+ * The text values of the database the principal must never receive: every text column (and text
+ * list item) of a row it cannot see, and the raw value of every field it may not read plainly,
+ * less any text it legitimately receives somewhere (the same name in two tenants).
+ */
+async function forbiddenFor(truth: Truth, principal: Principal): Promise<Forbidden> {
+  let cache = forbiddenCache.get(truth);
   if (!cache) {
     cache = new Map();
-    allowedCache.set(truth, cache);
+    forbiddenCache.set(truth, cache);
   }
-  const key = `${principal.tenantId}:${principal.role}:${principal.sub}`;
+  const key = principalKey(principal);
   const cached = cache.get(key);
   if (cached) return cached;
-  const raw = (model: 'Customer' | 'User', field: string) =>
-    access(principal.role, model, field).kind === 'allow';
-  const allowed: Allowed = {
-    customerEmails: new Set(),
-    userEmails: new Set(),
-    ssns: new Set(),
-    phones: new Set(),
-    slug: '',
-    otherTenantNames: [],
-  };
-  for (const row of truth.rows.get('Customer')!.values()) {
-    if (!truth.visible('Customer', row, principal)) continue;
-    if (raw('Customer', 'email')) allowed.customerEmails.add(String(row.email));
-    if (raw('Customer', 'ssn') && row.ssn) allowed.ssns.add(String(row.ssn));
-    if (raw('Customer', 'phone') && row.phone) allowed.phones.add(String(row.phone));
+  await truth.prepare(principal);
+  const app = truth.model;
+  const allowed = new Set<string>();
+  const values = new Set<string>();
+  const texts = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+  for (const [model, rows] of truth.rows) {
+    const fields = [...app.model(model).fields.values()].filter(
+      (field) => field.type === 'String' && !field.isEnum,
+    );
+    for (const [rowKey, row] of rows) {
+      const visible = truth.visible(model, rowKey, principal);
+      for (const field of fields) {
+        const plain = visible && app.access(principal.role, model, field.name).kind === 'allow';
+        for (const value of texts(row[field.name])) {
+          if (!distinctive(value)) continue;
+          (plain ? allowed : values).add(value);
+        }
+      }
+    }
   }
-  for (const row of truth.rows.get('User')!.values()) {
-    if (truth.visible('User', row, principal) && raw('User', 'email'))
-      allowed.userEmails.add(String(row.email));
+  for (const value of allowed) values.delete(value);
+  const forbidden = { values };
+  cache.set(key, forbidden);
+  return forbidden;
+}
+
+/** The string values of a JSON text (not its keys). */
+function stringValues(json: string): string[] {
+  const found: string[] = [];
+  // strings are matched left to right, so a key's closing quote never opens a string
+  for (const match of json.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+    let next = match.index + match[0].length;
+    while (/\s/.test(json[next] ?? '')) next += 1;
+    if (json[next] !== ':') found.push(JSON.parse(match[0]) as string);
   }
-  for (const row of truth.rows.get('Tenant')!.values()) {
-    if (Number(row.id) === principal.tenantId) allowed.slug = String(row.slug).toUpperCase();
-    else allowed.otherTenantNames.push(String(row.name));
-  }
-  cache.set(key, allowed);
-  return allowed;
+  return found;
 }
 
 /**
- * Values in a response (its JSON) the principal must never receive: a password hash or API key,
- * an email, SSN or phone of a row it cannot see or may see only redacted, another tenant's SKU or
- * name. Independent of the query's shape, so it also covers what a structural check could miss.
+ * Values in a response (its JSON) the principal must never receive: text of a row it cannot see
+ * (another tenant's, a soft-deleted one, one outside its row filter), the raw value of a denied,
+ * masked or hashed field, and the app's own secret shapes. Independent of the query's shape, so it
+ * also covers what a structural check could miss.
  */
-export function leaksIn(json: string, truth: Truth, principal: Principal): string[] {
-  const allowed = allowedFor(truth, principal);
-  const leaks: string[] = [];
-  if (json.includes('$argon2id$')) leaks.push('a password hash');
-  if (json.includes('sk_live_')) leaks.push('an API key');
-  for (const [email] of json.matchAll(EMAIL)) {
-    if (email.endsWith('@mail.example.org')) {
-      if (!allowed.customerEmails.has(email)) leaks.push(`customer email ${email}`);
-    } else if (email.endsWith('.example.com')) {
-      if (!allowed.userEmails.has(email)) leaks.push(`user email ${email}`);
-    }
-  }
-  for (const [ssn] of json.matchAll(SSN)) if (!allowed.ssns.has(ssn)) leaks.push(`ssn ${ssn}`);
-  for (const [phone] of json.matchAll(PHONE))
-    if (!allowed.phones.has(phone)) leaks.push(`phone ${phone}`);
-  for (const [, slug] of json.matchAll(SKU))
-    if (slug !== allowed.slug) leaks.push(`a ${slug} product`);
-  for (const name of allowed.otherTenantNames)
-    if (json.includes(name)) leaks.push(`tenant name ${name}`);
-  return leaks;
+export async function leaksIn(json: string, truth: Truth, principal: Principal): Promise<string[]> {
+  const forbidden = await forbiddenFor(truth, principal);
+  const leaks = stringValues(json)
+    .filter((value) => forbidden.values.has(value))
+    .map((value) => `a value it may not see: ${JSON.stringify(value).slice(0, 80)}`);
+  return [...leaks, ...(truth.model.spec.leakPatterns?.(json, truth, principal) ?? [])];
 }

@@ -1,17 +1,10 @@
 // fast-check arbitraries for where and orderBy inputs a principal may legally send: fields it may
 // filter on, relations it may walk, AND/OR/NOT, values drawn from the data and from odd strings.
 import fc from 'fast-check';
-import {
-  filterableFields,
-  MODELS,
-  type ModelName,
-  type Principal,
-  relationsOf,
-  type ScalarType,
-} from './spec.js';
-import type { OrderBy, Truth } from './truth.js';
+import type { AppModel, FieldInfo, Principal } from './app-model.js';
+import type { OrderBy, Truth, Where } from './truth.js';
 
-export type Where = Record<string, unknown>;
+export type { Where };
 
 /** Between `min` and `max` distinct items of a list (clamped to its length). */
 export const someOf = <T>(items: readonly T[], min: number, max: number): fc.Arbitrary<T[]> =>
@@ -58,43 +51,64 @@ export const ODD_STRINGS = [
   'x'.repeat(3000),
 ];
 
-const OPS: Record<ScalarType, string[]> = {
-  Int: ['equals', 'not', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull'],
-  DateTime: ['equals', 'not', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull'],
-  String: [
-    'equals',
-    'not',
-    'in',
-    'notIn',
-    'lt',
-    'lte',
-    'gt',
-    'gte',
-    'contains',
-    'startsWith',
-    'endsWith',
-    'isNull',
-  ],
-  Boolean: ['equals', 'not', 'isNull'],
-};
+/** The operators a where input offers on a field of this kind (CONTRACT §4, §11). */
+export function filterOps(field: FieldInfo): string[] {
+  if (field.isEnum) return ['equals', 'in', 'notIn'];
+  if (field.type === 'Boolean') return ['equals', 'not', 'isNull'];
+  // a uuid column takes uuids by equality only (UuidFilter)
+  if (isUuid(field)) return ['equals', 'not', 'in', 'notIn', 'isNull'];
+  const comparable = ['equals', 'not', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte', 'isNull'];
+  if (field.type === 'String') return [...comparable, 'contains', 'startsWith', 'endsWith'];
+  return comparable;
+}
 
 const INT32 = { min: -2147483648, max: 2147483647 };
 
-/** Values of one column: from the data (so filters match rows), and edge cases. */
-export function baseValue(truth: Truth, model: ModelName, field: string): fc.Arbitrary<unknown> {
-  const type = MODELS[model].fields[field]!.type;
-  const sample = truth.values(model, field);
-  switch (type) {
+/** Whether a string column holds uuids: only uuids compare with it, any text matches inside it. */
+export const isUuid = (field: FieldInfo) => field.sqlType === 'uuid';
+
+/** Values of one column for `op`: from the data (so filters match rows), and edge cases. */
+export function baseValue(
+  truth: Truth,
+  model: string,
+  name: string,
+  op = 'equals',
+): fc.Arbitrary<unknown> {
+  const field = truth.model.field(model, name);
+  const sample = truth.values(model, name);
+  const fromData = <T>(fallback: fc.Arbitrary<T>) =>
+    sample.length ? fc.constantFrom(...(sample as T[])) : fallback;
+  switch (field.type) {
     case 'Int':
       return fc.oneof(
         { weight: 4, arbitrary: fc.constantFrom(...(sample as number[]), 0, 1) },
         { weight: 1, arbitrary: fc.integer(INT32) },
       );
+    case 'Float':
+      return fc.oneof(
+        { weight: 4, arbitrary: fromData(fc.double({ noNaN: true, noDefaultInfinity: true })) },
+        { weight: 1, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) },
+      );
+    case 'BigInt':
+      return fc.oneof(
+        { weight: 4, arbitrary: fromData(fc.constant('0')) },
+        { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String) },
+      );
+    case 'Decimal':
+      return fc.oneof(
+        { weight: 4, arbitrary: fromData(fc.constant('0')) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(fc.integer({ min: -99999, max: 99999 }), fc.integer({ min: 0, max: 99 }))
+            .map(([whole, cents]) => `${whole}.${String(cents).padStart(2, '0')}`),
+        },
+      );
     case 'Boolean':
       return fc.boolean();
     case 'DateTime':
       return fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom(...(sample as string[])) },
+        { weight: 3, arbitrary: fromData(fc.constant('2025-01-01T00:00:00.000Z')) },
         {
           weight: 1,
           arbitrary: fc
@@ -102,27 +116,32 @@ export function baseValue(truth: Truth, model: ModelName, field: string): fc.Arb
             .map((date) => date.toISOString()),
         },
       );
-    default: {
-      const strings = sample as string[];
-      const pieces = strings.flatMap((value) => [
-        value.slice(0, 3),
-        value.slice(-3),
-        value.slice(1, 5),
-      ]);
-      return fc.oneof(
-        { weight: 4, arbitrary: fc.constantFrom(...strings) },
-        { weight: 3, arbitrary: fc.constantFrom(...pieces) },
-        { weight: 2, arbitrary: fc.constantFrom(...ODD_STRINGS) },
-        // no NUL: PostgreSQL text cannot hold it (the malformed corpus sends it on purpose)
-        {
-          weight: 1,
-          arbitrary: fc
-            .string({ unit: 'grapheme', maxLength: 8 })
-            .filter((text) => !text.includes('\u0000')),
-        },
-      );
-    }
   }
+  if (field.isEnum) return fc.constantFrom(...field.enumValues);
+  const strings = sample as string[];
+  if (isUuid(field) && !['contains', 'startsWith', 'endsWith'].includes(op)) {
+    return fc.oneof(
+      { weight: 4, arbitrary: fromData(fc.uuid()) },
+      { weight: 1, arbitrary: fc.uuid() },
+    );
+  }
+  const pieces = strings.flatMap((value) => [
+    value.slice(0, 3),
+    value.slice(-3),
+    value.slice(1, 5),
+  ]);
+  return fc.oneof(
+    { weight: 4, arbitrary: fromData(fc.constant('a')) },
+    { weight: 3, arbitrary: pieces.length ? fc.constantFrom(...pieces) : fc.constant('a') },
+    { weight: 2, arbitrary: fc.constantFrom(...ODD_STRINGS) },
+    // no NUL: PostgreSQL text cannot hold it (the malformed corpus sends it on purpose)
+    {
+      weight: 1,
+      arbitrary: fc
+        .string({ unit: 'grapheme', maxLength: 8 })
+        .filter((text) => !text.includes('\u0000')),
+    },
+  );
 }
 
 export class FilterArbitraries {
@@ -133,13 +152,16 @@ export class FilterArbitraries {
     readonly principal: Principal,
   ) {}
 
+  get app(): AppModel {
+    return this.truth.model;
+  }
+
   /** A filter object on one field: one or two operators. */
-  scalar(model: ModelName, field: string): fc.Arbitrary<Where> {
-    const spec = MODELS[model];
-    const type = spec.fields[field]!.type;
-    if (field === spec.tenantField) return this.tenantFilter();
-    const base = baseValue(this.truth, model, field);
+  scalar(model: string, name: string): fc.Arbitrary<Where> {
+    const field = this.app.field(model, name);
+    if (name === this.app.model(model).tenantField) return this.tenantFilter(isUuid(field));
     const valueFor = (op: string): fc.Arbitrary<unknown> => {
+      const base = baseValue(this.truth, model, name, op);
       const value =
         op === 'isNull'
           ? fc.boolean()
@@ -152,7 +174,7 @@ export class FilterArbitraries {
         { weight: 1, arbitrary: fc.constant(null) },
       );
     };
-    return someOf(OPS[type], 1, 2).chain((ops) =>
+    return someOf(filterOps(field), 1, 2).chain((ops) =>
       fc
         .tuple(...ops.map(valueFor))
         .map((values) => Object.fromEntries(ops.map((op, i) => [op, values[i]]))),
@@ -160,30 +182,31 @@ export class FilterArbitraries {
   }
 
   /** The tenant column may be filtered, as long as it names no other tenant. */
-  tenantFilter(): fc.Arbitrary<Where> {
+  tenantFilter(uuid: boolean): fc.Arbitrary<Where> {
     const own = this.principal.tenantId;
+    const any = fc.constantFrom(...this.truth.tenants);
     return fc.oneof(
       fc.constant({ equals: own }),
       fc.constant({ in: [own] }),
-      fc.record({ not: fc.integer({ min: 1, max: 3 }) }),
-      fc.record({ notIn: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }) }),
-      fc.record({ gte: fc.integer({ min: 0, max: 4 }) }),
-      fc.record({ lt: fc.integer({ min: 0, max: 4 }) }),
+      fc.record({ not: any }),
+      fc.record({ notIn: fc.array(any, { maxLength: 3 }) }),
+      // a uuid has no order to compare by (UuidFilter)
+      ...(uuid ? [] : [fc.record({ gte: any }), fc.record({ lt: any })]),
     );
   }
 
   /** A where input on `model`, nesting AND/OR/NOT and relation filters `depth` more levels. */
-  where(model: ModelName, depth: number): fc.Arbitrary<Where> {
+  where(model: string, depth: number): fc.Arbitrary<Where> {
     const key = `${model}:${depth}`;
     const cached = this.#cache.get(key);
     if (cached) return cached;
     const role = this.principal.role;
     const entries = new Map<string, fc.Arbitrary<unknown>>();
-    for (const field of filterableFields(role, model))
+    for (const field of this.app.filterableFields(role, model))
       entries.set(field, this.scalar(model, field));
     if (depth > 0) {
       const inner = () => this.where(model, depth - 1);
-      for (const rel of relationsOf(role, model)) {
+      for (const rel of this.app.relationsOf(role, model)) {
         const target = this.where(rel.target, depth - 1);
         const ops = rel.list ? ['some', 'every', 'none'] : ['is'];
         entries.set(
@@ -215,8 +238,10 @@ export class FilterArbitraries {
     return arbitrary;
   }
 
-  orderBy(model: ModelName): fc.Arbitrary<OrderBy> {
-    const fields = filterableFields(this.principal.role, model);
+  /** An orderBy list; null when the role can sort the model on nothing (it has no orderBy). */
+  orderBy(model: string): fc.Arbitrary<OrderBy | null> {
+    const fields = this.app.filterableFields(this.principal.role, model);
+    if (fields.length === 0) return fc.constant(null);
     return fc.array(
       fc
         .tuple(fc.constantFrom(...fields), fc.constantFrom('ASC' as const, 'DESC' as const))

@@ -4,39 +4,27 @@
 import fc from 'fast-check';
 import type { FragmentDefinitionNode, SelectionSetNode } from 'graphql';
 import { Kind, Lexer, parse, Source, TokenKind } from 'graphql';
+import type { CompiledView } from '../../../src/policy/compile-policy.js';
+import type { Budgets } from '../../../src/policy/types.js';
+import { modelNames } from '../../../src/schema/naming.js';
+import {
+  type AppModel,
+  ExactDecimal,
+  type FieldInfo,
+  type Principal,
+  type RelationInfo,
+} from './app-model.js';
 import { FilterArbitraries, someOf, type Where } from './filters.js';
 import {
-  expectedValue,
-  filterableFields,
-  MODELS,
-  type ModelName,
-  type Principal,
-  type RelationSpec,
-  readableModels,
-  relationsOf,
-  selectableFields,
-} from './spec.js';
-import {
+  Approx,
   aggregateTruth,
-  childIds,
-  customerOrderTotals,
-  listIds,
+  childKeys,
+  listKeys,
   type OrderBy,
+  type Row,
+  relatedTotals,
   type Truth,
 } from './truth.js';
-
-export const DEFAULT_TAKE = 25;
-export const MAX_TAKE = 100;
-/** The example's budgets (examples/saas/policy.ts on top of the prod profile). */
-export const BUDGETS = {
-  maxIncludeDepth: 2,
-  maxSelectedFields: 40,
-  maxComplexity: 100_000,
-  maxDepth: 10,
-  maxAliases: 15,
-  maxDirectives: 10,
-  maxTokens: 2000,
-};
 
 interface Common {
   /** The response key: the alias, or the field name. */
@@ -49,10 +37,10 @@ interface Common {
 export type Sel =
   | (Common & { kind: 'field'; field: string })
   | (Common & { kind: 'typename' })
-  | (Common & { kind: 'one'; relation: RelationSpec; children: Sel[] })
+  | (Common & { kind: 'one'; relation: RelationInfo; children: Sel[] })
   | (Common & {
       kind: 'many';
-      relation: RelationSpec;
+      relation: RelationInfo;
       where: Where | null;
       orderBy: OrderBy | null;
       first: number | null;
@@ -69,16 +57,16 @@ export interface ConnectionSelection {
 export type Root =
   | (Common & {
       kind: 'list';
-      model: ModelName;
+      model: string;
       where: Where | null;
       orderBy: OrderBy | null;
       first: number | null;
       select: ConnectionSelection;
     })
-  | (Common & { kind: 'single'; model: ModelName; id: number; children: Sel[] })
+  | (Common & { kind: 'single'; model: string; id: Row; children: Sel[] })
   | (Common & {
       kind: 'aggregate';
-      model: ModelName;
+      model: string;
       where: Where | null;
       count: boolean;
       measures: { op: 'sum' | 'avg' | 'min' | 'max'; fields: string[] }[];
@@ -86,6 +74,7 @@ export type Root =
   | (Common & { kind: 'raw'; text: string })
   | (Common & {
       kind: 'view';
+      view: CompiledView;
       where: Where | null;
       orderBy: OrderBy | null;
       first: number | null;
@@ -101,17 +90,33 @@ export interface DocSpec {
 }
 
 const PAGE_INFO = ['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'];
-const VIEW_FIELDS = ['id', 'name', 'tier', 'orderCount', 'lifetimeCents'];
 
-/** Numeric fields a role can aggregate: Int fields it reads unredacted. */
-export function numericFields(principal: Principal, model: ModelName): string[] {
-  return filterableFields(principal.role, model).filter(
-    (field) => MODELS[model].fields[field]!.type === 'Int',
+/** The GraphQL type of an argument holding a value of this field. */
+export function graphqlType(field: FieldInfo): string {
+  return (
+    {
+      Int: 'Int',
+      Float: 'Float',
+      Boolean: 'Boolean',
+      DateTime: 'DateTime',
+      BigInt: 'BigInt',
+      Decimal: 'Decimal',
+    }[field.type] ?? 'String'
   );
 }
 
+/** A view's list root (`customerSummaries`). */
+export const viewList = (view: CompiledView) => modelNames(view.name).list;
+
+/** The fields a view's rows offer the role: its plain fields and its computed values. */
+export const viewFields = (view: CompiledView) => [
+  ...view.fields.map((field) => field.name),
+  ...view.computed.map((computed) => computed.name),
+];
+
 export class DocArbitraries {
   readonly filters: FilterArbitraries;
+  readonly budgets: Budgets;
   readonly #selections = new Map<string, fc.Arbitrary<Sel[]>>();
 
   constructor(
@@ -119,9 +124,14 @@ export class DocArbitraries {
     readonly principal: Principal,
   ) {
     this.filters = new FilterArbitraries(truth, principal);
+    this.budgets = truth.model.budgets(principal.role);
   }
 
-  /** A first argument: mostly small, sometimes absent (the default 25). */
+  get app(): AppModel {
+    return this.truth.model;
+  }
+
+  /** A first argument: mostly small, sometimes absent (the default). */
   first(max: number): fc.Arbitrary<number | null> {
     return fc.oneof(
       { weight: 1, arbitrary: fc.constant(null) },
@@ -130,17 +140,17 @@ export class DocArbitraries {
   }
 
   /** The selection on an object of `model`, `depth` relations below the root. */
-  selection(model: ModelName, depth: number): fc.Arbitrary<Sel[]> {
+  selection(model: string, depth: number): fc.Arbitrary<Sel[]> {
     const key = `${model}:${depth}`;
     const cached = this.#selections.get(key);
     if (cached) return cached;
     const role = this.principal.role;
-    const scalars = someOf(selectableFields(role, model), 1, depth === 0 ? 5 : 3).map((fields) =>
-      fields.map((field): Sel => ({ kind: 'field', key: field, field })),
+    const scalars = someOf(this.app.selectableFields(role, model), 1, depth === 0 ? 5 : 3).map(
+      (fields) => fields.map((field): Sel => ({ kind: 'field', key: field, field })),
     );
     const relations =
-      depth < BUDGETS.maxIncludeDepth
-        ? someOf(relationsOf(role, model), 0, depth === 0 ? 2 : 1).chain((rels) =>
+      depth < this.budgets.maxIncludeDepth
+        ? someOf(this.app.relationsOf(role, model), 0, depth === 0 ? 2 : 1).chain((rels) =>
             fc.tuple(...rels.map((rel) => this.relationSel(rel, depth + 1))),
           )
         : fc.constant([] as Sel[]);
@@ -155,7 +165,7 @@ export class DocArbitraries {
     return arbitrary;
   }
 
-  relationSel(rel: RelationSpec, depth: number): fc.Arbitrary<Sel> {
+  relationSel(rel: RelationInfo, depth: number): fc.Arbitrary<Sel> {
     const children = this.selection(rel.target, depth);
     if (!rel.list) {
       return children.map(
@@ -172,8 +182,40 @@ export class DocArbitraries {
       .map((args): Sel => ({ kind: 'many', key: rel.name, relation: rel, ...args }));
   }
 
+  /** A key of `model`: mostly one of its rows, sometimes one that may not exist. */
+  keyOf(model: string): fc.Arbitrary<Row> {
+    const info = this.app.model(model);
+    const rows = this.truth.keysNamingTenant(model, this.principal.tenantId);
+    const root = this.app.tenantRoot();
+    // the tenant itself by another tenant's key is a scope violation, tested as a fault
+    if (root?.name === model) return fc.constant({ [root.key[0]!]: this.principal.tenantId });
+    const made = fc.tuple(
+      ...info.key.map((name) => {
+        const field = info.fields.get(name)!;
+        if (name === info.tenantField) return fc.constant(this.principal.tenantId as unknown);
+        if (field.type === 'Int')
+          return fc.integer({ min: -5, max: 20_000 }) as fc.Arbitrary<unknown>;
+        if (field.type === 'BigInt') return fc.bigInt({ min: 0n, max: 2n ** 62n }).map(String);
+        return fc.uuid() as fc.Arbitrary<unknown>;
+      }),
+    );
+    return fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom(...rows).map((key) => this.truth.keyValues(model, key)),
+      },
+      {
+        weight: 1,
+        arbitrary: made.map((values) =>
+          Object.fromEntries(info.key.map((name, i) => [name, values[i]])),
+        ),
+      },
+    );
+  }
+
   root(): fc.Arbitrary<Root> {
-    const models = readableModels(this.principal.role);
+    const role = this.principal.role;
+    const models = this.app.readableModels(role);
     const list = fc.constantFrom(...models).chain((model) =>
       fc
         .record({
@@ -188,66 +230,71 @@ export class DocArbitraries {
         .map(
           ({ totalCount, nodes, edges, pageInfo, ...args }): Root => ({
             kind: 'list',
-            key: MODELS[model].list,
+            key: this.app.model(model).list,
             model,
             ...args,
             select: { totalCount, nodes, edges, pageInfo },
           }),
         ),
     );
-    const single = fc.constantFrom(...models).chain((model) => {
-      const ids = [...this.truth.rows.get(model)!.keys()];
-      return fc
-        .record({
-          id: fc.oneof(
-            { weight: 4, arbitrary: fc.constantFrom(...ids) },
-            { weight: 1, arbitrary: fc.integer({ min: -5, max: 20_000 }) },
-          ),
-          children: this.selection(model, 0),
-        })
-        .map(({ id, children }): Root => {
-          // the tenant itself by another tenant's id is a scope violation, tested as a fault
-          const own = model === 'Tenant' ? this.principal.tenantId : id;
-          return { kind: 'single', key: MODELS[model].single, model, id: own, children };
-        });
-    });
+    const single = fc.constantFrom(...models).chain((model) =>
+      fc.record({ id: this.keyOf(model), children: this.selection(model, 0) }).map(
+        ({ id, children }): Root => ({
+          kind: 'single',
+          key: this.app.model(model).single,
+          model,
+          id,
+          children,
+        }),
+      ),
+    );
+    const aggregated = models.filter((model) => this.app.numericFields(role, model).length > 0);
     const aggregate = fc.constantFrom(...models).chain((model) => {
-      const numeric = numericFields(this.principal, model);
+      const numeric = this.app.numericFields(role, model);
       return fc
         .record({
           where: fc.option(this.filters.where(model, 2), { nil: null }),
           count: fc.boolean(),
-          measures: fc
-            .subarray(['sum', 'avg', 'min', 'max'] as const)
-            .chain((ops) =>
-              fc.tuple(...ops.map((op) => someOf(numeric, 1, 3).map((fields) => ({ op, fields })))),
-            ),
+          measures: numeric.length
+            ? fc
+                .subarray(['sum', 'avg', 'min', 'max'] as const)
+                .chain((ops) =>
+                  fc.tuple(
+                    ...ops.map((op) => someOf(numeric, 1, 3).map((fields) => ({ op, fields }))),
+                  ),
+                )
+            : fc.constant([] as { op: 'sum' | 'avg' | 'min' | 'max'; fields: string[] }[]),
         })
         .map(
           (args): Root => ({
             kind: 'aggregate',
-            key: `${MODELS[model].list}Aggregate`,
+            key: `${this.app.model(model).list}Aggregate`,
             model,
             ...args,
             count: args.count || args.measures.length === 0,
           }),
         );
     });
-    const view = fc
-      .record({
-        where: fc.option(this.filters.where('Customer', 1), { nil: null }),
-        orderBy: fc.option(this.filters.orderBy('Customer'), { nil: null }),
-        first: this.first(30),
-        fields: fc.subarray(VIEW_FIELDS, { minLength: 1 }),
-        totalCount: fc.boolean(),
-        pageInfo: fc.subarray(PAGE_INFO),
-      })
-      .map((args): Root => ({ kind: 'view', key: 'customerSummaries', ...args }));
+    const views = [...this.app.compiled(role).views.values()];
+    const view = views.length
+      ? fc.constantFrom(...views).chain((chosen) =>
+          fc
+            .record({
+              where: fc.option(this.filters.where(chosen.model, 1), { nil: null }),
+              orderBy: fc.option(this.filters.orderBy(chosen.model), { nil: null }),
+              first: this.first(30),
+              fields: fc.subarray(viewFields(chosen), { minLength: 1 }),
+              totalCount: fc.boolean(),
+              pageInfo: fc.subarray(PAGE_INFO),
+            })
+            .map((args): Root => ({ kind: 'view', key: viewList(chosen), view: chosen, ...args })),
+        )
+      : null;
     return fc.oneof(
       { weight: 6, arbitrary: list },
       { weight: 2, arbitrary: single },
-      { weight: 2, arbitrary: aggregate },
-      { weight: 1, arbitrary: view },
+      { weight: aggregated.length ? 2 : 1, arbitrary: aggregate },
+      ...(view ? [{ weight: 1, arbitrary: view }] : []),
     );
   }
 
@@ -297,6 +344,19 @@ export function literal(value: unknown, enums = false): string {
   return JSON.stringify(value);
 }
 
+/** Whether a where input names an enum field anywhere (through relations and AND/OR/NOT). */
+function mentionsEnum(app: AppModel, model: string, where: unknown): boolean {
+  if (!where || typeof where !== 'object') return false;
+  return Object.entries(where).some(([key, value]) => {
+    if (key === 'AND' || key === 'OR' || key === 'NOT')
+      return (value as unknown[] | null)?.some((item) => mentionsEnum(app, model, item)) ?? false;
+    const relation = app.relation(model, key);
+    if (relation)
+      return Object.values(value ?? {}).some((inner) => mentionsEnum(app, relation.target, inner));
+    return app.model(model).fields.get(key)?.isEnum ?? false;
+  });
+}
+
 export interface Rendered {
   text: string;
   variables: Record<string, unknown>;
@@ -307,7 +367,7 @@ export interface Rendered {
 }
 
 /** Renders a document: arguments inline or as variables, selections directly or in fragments. */
-export function render(doc: DocSpec): Rendered {
+export function render(doc: DocSpec, app: AppModel): Rendered {
   const random = prng(doc.seed);
   const chance = (p: number) => random() < p;
   const declarations: string[] = [];
@@ -318,9 +378,9 @@ export function render(doc: DocSpec): Rendered {
   let aliases = 0;
   let directives = 0;
 
-  const arg = (name: string, value: unknown, type: string, enums = false) => {
+  const arg = (name: string, value: unknown, type: string, enums = false, inline = true) => {
     if (value === undefined) return '';
-    if (chance(0.5)) return `${name}: ${literal(value, enums)}`;
+    if (chance(0.5) && inline) return `${name}: ${literal(value, enums)}`;
     counter += 1;
     const variable = `v${counter}`;
     declarations.push(`$${variable}: ${type}`);
@@ -375,7 +435,11 @@ export function render(doc: DocSpec): Rendered {
     }
     return `{ ${direct.join(' ')} }`;
   };
-  const sels = (model: ModelName, list: Sel[]): string =>
+  // an enum value is a bare name in a literal, a string in variables: where inputs with enum
+  // values travel as variables, so the document reads the same whichever way the schema types them
+  const where = (model: string, value: Where) =>
+    arg('where', value, `${model}WhereInput`, false, !mentionsEnum(app, model, value));
+  const sels = (model: string, list: Sel[]): string =>
     selectionSet(
       model,
       list.map((sel) => {
@@ -387,7 +451,7 @@ export function render(doc: DocSpec): Rendered {
           return `${prefix}${directive} ${sels(sel.relation.target, sel.children)}`;
         const target = sel.relation.target;
         return `${prefix}${args([
-          sel.where === null ? '' : arg('where', sel.where, `${target}WhereInput`),
+          sel.where === null ? '' : where(target, sel.where),
           sel.orderBy === null ? '' : arg('orderBy', sel.orderBy, `[${target}OrderByInput!]`, true),
           sel.first === null ? '' : arg('first', sel.first, 'Int'),
         ])}${directive} ${sels(target, sel.children)}`;
@@ -416,8 +480,8 @@ export function render(doc: DocSpec): Rendered {
         if (select.edges) parts.push(`edges { cursor node ${sels(model, select.edges)} }`);
         if (select.pageInfo.length) parts.push(`pageInfo { ${select.pageInfo.join(' ')} }`);
         if (parts.length === 0) parts.push('totalCount');
-        return `${alias}${MODELS[model].list}${args([
-          root.where === null ? '' : arg('where', root.where, `${model}WhereInput`),
+        return `${alias}${app.model(model).list}${args([
+          root.where === null ? '' : where(model, root.where),
           root.orderBy === null
             ? ''
             : arg('orderBy', root.orderBy, `[${model}OrderByInput!]`, true),
@@ -426,25 +490,30 @@ export function render(doc: DocSpec): Rendered {
         ])} ${selectionSet(`${model}Connection`, parts)}`;
       }
       case 'single':
-        return `${alias}${MODELS[root.model].single}${args([arg('id', root.id, 'Int!')])} ${sels(root.model, root.children)}`;
+        return `${alias}${app.model(root.model).single}${args(
+          Object.entries(root.id).map(([name, value]) =>
+            arg(name, value, `${graphqlType(app.field(root.model, name))}!`),
+          ),
+        )} ${sels(root.model, root.children)}`;
       case 'aggregate': {
         const parts = [
           ...(root.count ? ['count'] : []),
           ...root.measures.map((m) => `${m.op} { ${m.fields.join(' ')} }`),
         ];
-        return `${alias}${MODELS[root.model].list}Aggregate${args([
-          root.where === null ? '' : arg('where', root.where, `${root.model}WhereInput`),
+        return `${alias}${app.model(root.model).list}Aggregate${args([
+          root.where === null ? '' : where(root.model, root.where),
         ])} { ${parts.join(' ')} }`;
       }
       default: {
         const parts = [`nodes { ${root.fields.join(' ')} }`];
         if (root.totalCount) parts.push('totalCount');
         if (root.pageInfo.length) parts.push(`pageInfo { ${root.pageInfo.join(' ')} }`);
-        return `${alias}customerSummaries${args([
-          root.where === null ? '' : arg('where', root.where, 'CustomerWhereInput'),
+        const model = root.view.model;
+        return `${alias}${viewList(root.view)}${args([
+          root.where === null ? '' : where(model, root.where),
           root.orderBy === null
             ? ''
-            : arg('orderBy', root.orderBy, '[CustomerOrderByInput!]', true),
+            : arg('orderBy', root.orderBy, `[${model}OrderByInput!]`, true),
           root.first === null ? '' : arg('first', root.first, 'Int'),
           after(root),
         ])} { ${parts.join(' ')} }`;
@@ -472,9 +541,9 @@ export interface BudgetUse {
 }
 
 /** What a document uses of each budget, counted the way the contract describes each one. */
-export function budgetUse(doc: DocSpec, rendered: Rendered): BudgetUse {
+export function budgetUse(doc: DocSpec, rendered: Rendered, budgets: Budgets): BudgetUse {
   let includeDepth = 0;
-  const multiplier = (first: number | null) => Math.max(1, first ?? DEFAULT_TAKE);
+  const multiplier = (first: number | null) => Math.max(1, first ?? budgets.defaultTake);
   // fields count once per appearance; skipped ones too (budgets are checked before execution)
   const walk = (list: Sel[], depth: number): { complexity: number; selected: number } => {
     let complexity = 0;
@@ -603,54 +672,63 @@ export function tokenCount(text: string): number {
  * also lists as possible the budgets used above that share of their limit: a fault added as raw
  * text uses some budget this count does not see.
  */
-export function exceeded(use: BudgetUse, near = 1): { certain: string[]; possible: string[] } {
+export function exceeded(
+  use: BudgetUse,
+  budgets: Budgets,
+  near = 1,
+): { certain: string[]; possible: string[] } {
   const certain: string[] = [];
   const possible: string[] = [];
   const check = (budget: string, used: number, limit: number) => {
     if (used > limit) certain.push(budget);
     else if (used > limit * near) possible.push(budget);
   };
-  check('max_include_depth', use.includeDepth, BUDGETS.maxIncludeDepth);
-  check('max_selected_fields', use.selectedFields, BUDGETS.maxSelectedFields);
-  check('max_aliases', use.aliases, BUDGETS.maxAliases);
-  check('max_directives', use.directives, BUDGETS.maxDirectives);
-  check('max_depth', use.depth, BUDGETS.maxDepth);
-  check('complexity', use.complexity, BUDGETS.maxComplexity);
+  check('max_include_depth', use.includeDepth, budgets.maxIncludeDepth);
+  check('max_selected_fields', use.selectedFields, budgets.maxSelectedFields);
+  check('max_aliases', use.aliases, budgets.maxAliases);
+  check('max_directives', use.directives, budgets.maxDirectives);
+  check('max_depth', use.depth, budgets.maxDepth);
+  check('complexity', use.complexity, budgets.maxComplexity);
   // graphql-armor counts tokens while parsing; near the limit, count as either
-  if (use.tokens > BUDGETS.maxTokens + 50) certain.push('max_tokens');
-  else if (use.tokens > Math.min(BUDGETS.maxTokens - 50, BUDGETS.maxTokens * near))
+  if (use.tokens > budgets.maxTokens + 50) certain.push('max_tokens');
+  else if (use.tokens > Math.min(budgets.maxTokens - 50, budgets.maxTokens * near))
     possible.push('max_tokens');
   return { certain, possible };
 }
 
 /** Marks a value the response must hold as a non-empty opaque cursor string. */
 export const CURSOR = Symbol('cursor');
-/** Marks a float compared with a relative tolerance. */
-export class Approx {
-  constructor(readonly value: number) {}
-}
 
 /** Builds the response data SQL says a document must get; `pages` says which page each list is on. */
 export class Expectation {
+  readonly take: number;
+
   constructor(
     readonly truth: Truth,
     readonly principal: Principal,
-  ) {}
+  ) {
+    this.take = truth.model.budgets(principal.role).defaultTake;
+  }
 
-  readonly #lists = new Map<Root, Promise<number[]>>();
+  get app(): AppModel {
+    return this.truth.model;
+  }
 
-  /** All ids a root list returns over every page, in order. */
-  ids(root: Extract<Root, { kind: 'list' | 'view' }>): Promise<number[]> {
-    let ids = this.#lists.get(root);
-    if (!ids) {
-      const model = root.kind === 'list' ? root.model : 'Customer';
-      ids = listIds(this.truth, model, this.principal, root.where, root.orderBy);
-      this.#lists.set(root, ids);
+  readonly #lists = new Map<Root, Promise<string[]>>();
+
+  /** All keys a root list returns over every page, in order. */
+  keys(root: Extract<Root, { kind: 'list' | 'view' }>): Promise<string[]> {
+    let keys = this.#lists.get(root);
+    if (!keys) {
+      const model = root.kind === 'list' ? root.model : root.view.model;
+      keys = listKeys(this.truth, model, this.principal, root.where, root.orderBy);
+      this.#lists.set(root, keys);
     }
-    return ids;
+    return keys;
   }
 
   async data(doc: DocSpec, pages: Map<Root, number>): Promise<Record<string, unknown>> {
+    await this.truth.prepare(this.principal);
     const data: Record<string, unknown> = {};
     for (const root of doc.roots) data[root.key] = await this.root(root, pages.get(root) ?? 0);
     return data;
@@ -662,30 +740,18 @@ export class Expectation {
         throw new Error('a raw root has no expectation');
       case 'list':
       case 'view': {
-        const take = root.first ?? DEFAULT_TAKE;
-        const all = await this.ids(root);
-        const ids = all.slice(page * take, (page + 1) * take);
+        const take = root.first ?? this.take;
+        const all = await this.keys(root);
+        const keys = all.slice(page * take, (page + 1) * take);
         const result: Record<string, unknown> = {};
         const pageInfo = {
           hasNextPage: all.length > (page + 1) * take,
           hasPreviousPage: page > 0,
-          startCursor: ids.length ? CURSOR : null,
-          endCursor: ids.length ? CURSOR : null,
+          startCursor: keys.length ? CURSOR : null,
+          endCursor: keys.length ? CURSOR : null,
         };
         if (root.kind === 'view') {
-          const totals = await customerOrderTotals(this.truth, ids, this.principal);
-          result.nodes = ids.map((id) => {
-            const row = this.truth.row('Customer', id)!;
-            const total = totals.get(id)!;
-            const values: Record<string, unknown> = {
-              id,
-              name: row.name,
-              tier: row.tier,
-              orderCount: total.count,
-              lifetimeCents: total.sum,
-            };
-            return Object.fromEntries(root.fields.map((field) => [field, values[field]]));
-          });
+          result.nodes = await this.viewRows(root.view, keys, root.fields);
           if (root.totalCount) result.totalCount = all.length;
           if (root.pageInfo.length) result.pageInfo = pick(pageInfo, root.pageInfo);
           return result;
@@ -694,18 +760,18 @@ export class Expectation {
         const anything =
           select.totalCount || select.nodes || select.edges || select.pageInfo.length > 0;
         if (select.totalCount || !anything) result.totalCount = all.length;
-        if (select.nodes) result.nodes = await this.objects(root.model, ids, select.nodes);
+        if (select.nodes) result.nodes = await this.objects(root.model, keys, select.nodes);
         if (select.edges) {
-          const nodes = await this.objects(root.model, ids, select.edges);
+          const nodes = await this.objects(root.model, keys, select.edges);
           result.edges = nodes.map((node) => ({ cursor: CURSOR, node }));
         }
         if (select.pageInfo.length) result.pageInfo = pick(pageInfo, select.pageInfo);
         return result;
       }
       case 'single': {
-        const row = this.truth.row(root.model, root.id);
-        if (!this.truth.visible(root.model, row, this.principal)) return null;
-        return (await this.objects(root.model, [root.id], root.children))[0];
+        const key = this.truth.keyOf(root.model, root.id);
+        if (!this.truth.visible(root.model, key, this.principal)) return null;
+        return (await this.objects(root.model, [key], root.children))[0];
       }
       case 'aggregate': {
         const fields = [...new Set(root.measures.flatMap((m) => m.fields))];
@@ -720,11 +786,7 @@ export class Expectation {
         if (root.count) result.count = row.count;
         for (const measure of root.measures) {
           result[measure.op] = Object.fromEntries(
-            measure.fields.map((field) => {
-              const value = row[`${measure.op}_${field}`];
-              if (value === null || value === undefined) return [field, null];
-              return [field, measure.op === 'avg' ? new Approx(Number(value)) : Number(value)];
-            }),
+            measure.fields.map((field) => [field, row[`${measure.op}_${field}`]]),
           );
         }
         return result;
@@ -732,63 +794,95 @@ export class Expectation {
     }
   }
 
-  /** The objects for these row ids (visible ones), with their nested relations. */
-  async objects(model: ModelName, ids: number[], sels: Sel[]): Promise<Record<string, unknown>[]> {
-    const nested = new Map<Sel, Map<number, unknown>>();
+  /** A view's rows: its fields as the role reads them, and its computed counts and sums. */
+  async viewRows(view: CompiledView, keys: string[], fields: string[]) {
+    const computed = new Map<string, Map<string, number>>();
+    for (const item of view.computed) {
+      if (!fields.includes(item.name)) continue;
+      computed.set(
+        item.name,
+        await relatedTotals(
+          this.truth,
+          view.model,
+          item.relation.name,
+          keys,
+          this.principal,
+          item.kind === 'sum' ? item.field!.name : null,
+        ),
+      );
+    }
+    return keys.map((key) => {
+      const row = this.truth.row(view.model, key)!;
+      return Object.fromEntries(
+        fields.map((field) => [
+          field,
+          computed.has(field)
+            ? computed.get(field)!.get(key)
+            : this.app.expectedValue(this.principal.role, view.model, field, row[field]),
+        ]),
+      );
+    });
+  }
+
+  /** The objects for these row keys (visible ones), with their nested relations. */
+  async objects(model: string, keys: string[], sels: Sel[]): Promise<Record<string, unknown>[]> {
+    const nested = new Map<Sel, Map<string, unknown>>();
     for (const sel of sels) {
       if (sel.dropped) continue;
       if (sel.kind === 'one') {
         const rel = sel.relation;
-        const targets = new Map<number, number | null>();
-        for (const id of ids) {
-          const key = this.truth.row(model, id)![rel.localField];
-          const target = key === null ? undefined : this.truth.row(rel.target, Number(key));
-          targets.set(
-            id,
-            target && this.truth.visible(rel.target, target, this.principal) ? Number(key) : null,
-          );
+        const targets = new Map<string, string | null>();
+        for (const key of keys) {
+          const target = this.truth.toOne(model, rel, key);
+          targets.set(key, this.truth.visible(rel.target, target, this.principal) ? target : null);
         }
-        const unique = [
-          ...new Set([...targets.values()].filter((id): id is number => id !== null)),
-        ];
+        const unique = [...new Set([...targets.values()].filter((key) => key !== null))];
         const objects = await this.objects(rel.target, unique, sel.children);
-        const byId = new Map(unique.map((id, i) => [id, objects[i]]));
+        const byKey = new Map(unique.map((key, i) => [key, objects[i]]));
         nested.set(
           sel,
           new Map(
-            ids.map((id) => [id, targets.get(id) === null ? null : byId.get(targets.get(id)!)]),
+            keys.map((key) => {
+              const target = targets.get(key)!;
+              return [key, target === null ? null : byKey.get(target)];
+            }),
           ),
         );
       } else if (sel.kind === 'many') {
         const rel = sel.relation;
-        const children = await childIds(
+        const children = await childKeys(
           this.truth,
           model,
           rel.name,
-          ids,
+          keys,
           this.principal,
           sel.where,
           sel.orderBy,
-          sel.first ?? DEFAULT_TAKE,
+          sel.first ?? this.take,
         );
         const all = [...new Set([...children.values()].flat())];
         const objects = await this.objects(rel.target, all, sel.children);
-        const byId = new Map(all.map((id, i) => [id, objects[i]]));
+        const byKey = new Map(all.map((key, i) => [key, objects[i]]));
         nested.set(
           sel,
-          new Map(ids.map((id) => [id, children.get(id)!.map((child) => byId.get(child))])),
+          new Map(keys.map((key) => [key, children.get(key)!.map((child) => byKey.get(child))])),
         );
       }
     }
-    return ids.map((id) => {
-      const row = this.truth.row(model, id)!;
+    return keys.map((key) => {
+      const row = this.truth.row(model, key)!;
       const object: Record<string, unknown> = {};
       for (const sel of sels) {
         if (sel.dropped) continue;
         if (sel.kind === 'field')
-          object[sel.key] = expectedValue(this.principal.role, model, sel.field, row[sel.field]);
+          object[sel.key] = this.app.expectedValue(
+            this.principal.role,
+            model,
+            sel.field,
+            row[sel.field],
+          );
         else if (sel.kind === 'typename') object[sel.key] = model;
-        else object[sel.key] = nested.get(sel)!.get(id);
+        else object[sel.key] = nested.get(sel)!.get(key);
       }
       return object;
     });
@@ -807,10 +901,16 @@ export function difference(actual: unknown, expected: unknown, path = '$'): stri
       : `${path}: expected a cursor, got ${JSON.stringify(actual)}`;
   }
   if (expected instanceof Approx) {
-    return typeof actual === 'number' &&
-      Math.abs(actual - expected.value) <= 1e-6 * Math.max(1, Math.abs(expected.value))
+    const value = typeof actual === 'string' && actual.trim() !== '' ? Number(actual) : actual;
+    return typeof value === 'number' &&
+      Math.abs(value - expected.value) <= 1e-6 * Math.max(1, Math.abs(expected.value))
       ? null
       : `${path}: expected ≈${expected.value}, got ${JSON.stringify(actual)}`;
+  }
+  if (expected instanceof ExactDecimal) {
+    return typeof actual === 'string' && sameDecimal(actual, expected.value)
+      ? null
+      : `${path}: expected the decimal string ${expected.value}, got ${JSON.stringify(actual)}`;
   }
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return `${path}: expected a list, got ${JSON.stringify(actual)}`;
@@ -841,4 +941,18 @@ export function difference(actual: unknown, expected: unknown, path = '$'): stri
   return Object.is(actual, expected)
     ? null
     : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+}
+
+/** Two decimal strings name the same number (`12.50` and `12.5`, `-0` and `0`). */
+function sameDecimal(a: string, b: string): boolean {
+  const canonical = (text: string) => {
+    const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
+    if (!match) return null;
+    const whole = match[2]!.replace(/^0+(?=\d)/, '');
+    const fraction = (match[3] ?? '').replace(/0+$/, '');
+    const body = fraction ? `${whole}.${fraction}` : whole;
+    return body === '0' ? body : `${match[1]}${body}`;
+  };
+  const left = canonical(a);
+  return left !== null && left === canonical(b);
 }

@@ -2,27 +2,18 @@
 // faults mixed into them with the error codes the contract gives, and the result SQL says each
 // call must get.
 import fc from 'fast-check';
-import { baseValue, FilterArbitraries, someOf, type Where } from './filters.js';
-import { Approx, CURSOR, DEFAULT_TAKE, numericFields } from './graphql-gen.js';
+import { NUMERIC_TYPES, type Principal, quote } from './app-model.js';
+import { otherTenants } from './faults.js';
+import { baseValue, FilterArbitraries, filterOps, someOf, type Where } from './filters.js';
+import { CURSOR } from './graphql-gen.js';
 import {
-  access,
-  canRead,
-  expectedValue,
-  filterableFields,
-  MODEL_NAMES,
-  MODELS,
-  type ModelName,
-  type Principal,
-  protectedFields,
-  readableModels,
-  relation as relationOf,
-  relationsOf,
-  selectableFields,
-} from './spec.js';
-import {
-  childIds,
-  listIds,
+  childKeys,
+  listKeys,
+  measureSql,
+  measureValue,
   type OrderBy,
+  type Row,
+  readExpr,
   SqlBuilder,
   scopeSql,
   type Truth,
@@ -118,6 +109,26 @@ export const orderByOf = (order?: { field: string; direction?: string }[]): Orde
       }))
     : null;
 
+/** The MCP operators a field takes: those whose GraphQL operator its where input offers. */
+export function mcpOps(ops: string[]): string[] {
+  const graphql: Record<string, string[]> = {
+    eq: ['equals'],
+    ne: ['not'],
+    lt: ['lt'],
+    lte: ['lte'],
+    gt: ['gt'],
+    gte: ['gte'],
+    in: ['in'],
+    not_in: ['notIn'],
+    is_null: ['isNull'],
+    contains: ['contains'],
+    startswith: ['startsWith'],
+    endswith: ['endsWith'],
+    between: ['gte', 'lte'],
+  };
+  return OPS.filter((op) => graphql[op]!.every((needed) => ops.includes(needed)));
+}
+
 export class McpArbitraries {
   readonly filters: FilterArbitraries;
 
@@ -128,26 +139,24 @@ export class McpArbitraries {
     this.filters = new FilterArbitraries(truth, principal);
   }
 
+  get app() {
+    return this.truth.model;
+  }
+
   /** One condition a role may use, with a value of the field's type. */
-  condition(model: ModelName): fc.Arbitrary<Condition> {
-    const fields = filterableFields(this.principal.role, model);
+  condition(model: string): fc.Arbitrary<Condition> {
+    const fields = this.app.filterableFields(this.principal.role, model);
     return fc.constantFrom(...fields).chain((field) => {
-      const type = MODELS[model].fields[field]!.type;
-      const ops = OPS.filter(
-        (op) =>
-          (type === 'String' || !STRING_OPS.has(op)) &&
-          (type !== 'Boolean' || ['eq', 'ne', 'is_null'].includes(op)),
-      );
+      const info = this.app.field(model, field);
+      const ops = mcpOps(filterOps(info));
       // the tenant column may be compared, as long as no other tenant is named
-      const tenant = field === MODELS[model].tenantField;
+      const tenant = field === this.app.model(model).tenantField;
       const sample = (op: string): fc.Arbitrary<unknown> =>
         tenant
-          ? op === 'ne' || op === 'not_in'
-            ? fc.integer({ min: 0, max: 4 })
-            : op === 'eq' || op === 'in'
-              ? fc.constant(this.principal.tenantId)
-              : fc.integer({ min: 0, max: 4 })
-          : baseValue(this.truth, model, field);
+          ? op === 'eq' || op === 'in'
+            ? fc.constant(this.principal.tenantId)
+            : fc.constantFrom(...this.truth.tenants)
+          : baseValue(this.truth, model, field, STRING_OPS.has(op) ? 'contains' : 'equals');
       return fc.constantFrom(...ops).chain((op): fc.Arbitrary<Condition> => {
         if (op === 'is_null')
           return fc
@@ -157,24 +166,26 @@ export class McpArbitraries {
           return fc.array(sample(op), { maxLength: 4 }).map((value) => ({ field, op, value }));
         if (op === 'between')
           return fc.tuple(sample(op), sample(op)).map((value) => ({ field, op, value }));
-        if (type === 'Boolean') return fc.boolean().map((value) => ({ field, op, value }));
+        if (info.type === 'Boolean') return fc.boolean().map((value) => ({ field, op, value }));
         return sample(op).map((value) => ({ field, op, value }));
       });
     });
   }
 
-  conditions(model: ModelName) {
+  conditions(model: string) {
+    if (this.app.filterableFields(this.principal.role, model).length === 0)
+      return fc.constant(undefined);
     return fc.option(fc.array(this.condition(model), { maxLength: 3 }), { nil: undefined });
   }
 
-  select(model: ModelName) {
-    return fc.option(someOf(selectableFields(this.principal.role, model), 1, 5), {
+  select(model: string) {
+    return fc.option(someOf(this.app.selectableFields(this.principal.role, model), 1, 5), {
       nil: undefined,
     });
   }
 
-  include(model: ModelName): fc.Arbitrary<Include[] | undefined> {
-    const relations = relationsOf(this.principal.role, model);
+  include(model: string): fc.Arbitrary<Include[] | undefined> {
+    const relations = this.app.relationsOf(this.principal.role, model);
     return fc.option(
       someOf(relations, 1, 2).chain((chosen) =>
         fc.tuple(
@@ -194,63 +205,91 @@ export class McpArbitraries {
     );
   }
 
+  /** db.get's id: the key's value, or an object of the key fields for a compound key. */
+  id(model: string): fc.Arbitrary<unknown> {
+    const info = this.app.model(model);
+    const root = this.app.tenantRoot();
+    // the tenant itself by another id is a scope violation (a fault below)
+    if (root?.name === model) return fc.constant(this.principal.tenantId);
+    const keys = this.truth.keysNamingTenant(model, this.principal.tenantId);
+    const toId = (values: Row) => (info.key.length === 1 ? values[info.key[0]!] : values);
+    const made = info.key.map((name) => {
+      const field = info.fields.get(name)!;
+      if (name === info.tenantField) return fc.constant(this.principal.tenantId as unknown);
+      if (field.type === 'Int')
+        return fc.integer({ min: -3, max: 50_000 }) as fc.Arbitrary<unknown>;
+      if (field.type === 'BigInt') return fc.bigInt({ min: 0n, max: 2n ** 62n }).map(String);
+      return fc.uuid() as fc.Arbitrary<unknown>;
+    });
+    return fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.constantFrom(...keys).map((key) => toId(this.truth.keyValues(model, key))),
+      },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(...made)
+          .map((values) => toId(Object.fromEntries(info.key.map((name, i) => [name, values[i]])))),
+      },
+    );
+  }
+
   call(): fc.Arbitrary<ToolCall> {
-    const models = readableModels(this.principal.role);
-    const query = fc.constantFrom(...models).chain((model) =>
-      fc
+    const role = this.principal.role;
+    const models = this.app.readableModels(role);
+    const query = fc.constantFrom(...models).chain((model) => {
+      const sortable = this.app.filterableFields(role, model);
+      return fc
         .record({
           select: this.select(model),
           where: this.conditions(model),
-          order_by: fc.option(
-            fc.array(
-              fc.record({
-                field: fc.constantFrom(...filterableFields(this.principal.role, model)),
-                direction: fc.constantFrom('asc', 'desc', 'ASC', 'Desc'),
-              }),
-              { maxLength: 2 },
-            ),
-            { nil: undefined },
-          ),
+          order_by: sortable.length
+            ? fc.option(
+                fc.array(
+                  fc.record({
+                    field: fc.constantFrom(...sortable),
+                    direction: fc.constantFrom('asc', 'desc', 'ASC', 'Desc'),
+                  }),
+                  { maxLength: 2 },
+                ),
+                { nil: undefined },
+              )
+            : fc.constant(undefined),
           take: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
           include: this.include(model),
         })
         .map(
           (args): ToolCall => ({ tool: 'db.query', args: { model, ...withoutUndefined(args) } }),
-        ),
-    );
-    const get = fc.constantFrom(...models).chain((model) => {
-      const ids = [...this.truth.rows.get(model)!.keys()];
-      return fc
+        );
+    });
+    const get = fc.constantFrom(...models).chain((model) =>
+      fc
         .record({
-          id: fc.oneof(
-            { weight: 5, arbitrary: fc.constantFrom(...ids) },
-            { weight: 1, arbitrary: fc.integer({ min: -3, max: 50_000 }) },
-          ),
+          id: this.id(model),
           select: this.select(model),
           include: this.include(model),
         })
         .map(
           ({ id, ...rest }): ToolCall => ({
             tool: 'db.get',
-            // the tenant itself by another id is a scope violation (a fault below)
-            args: {
-              model,
-              id: model === 'Tenant' ? this.principal.tenantId : id,
-              ...withoutUndefined(rest),
-            },
+            args: { model, id, ...withoutUndefined(rest) },
           }),
-        );
-    });
+        ),
+    );
     const aggregate = fc.constantFrom(...models).chain((model) => {
-      const numeric = numericFields(this.principal, model);
+      const numeric = this.app.numericFields(role, model);
+      const groupable = this.app.filterableFields(role, model);
       return fc
         .record({
-          operation: fc.constantFrom('count', 'sum', 'avg', 'min', 'max'),
-          field: fc.constantFrom(...numeric),
+          operation: numeric.length
+            ? fc.constantFrom('count', 'sum', 'avg', 'min', 'max')
+            : fc.constant('count'),
+          field: numeric.length ? fc.constantFrom(...numeric) : fc.constant(undefined),
           where: this.conditions(model),
-          group_by: fc.option(someOf(filterableFields(this.principal.role, model), 1, 2), {
-            nil: undefined,
-          }),
+          group_by: groupable.length
+            ? fc.option(someOf(groupable, 1, 2), { nil: undefined })
+            : fc.constant(undefined),
         })
         .map(
           ({ operation, field, ...rest }): ToolCall => ({
@@ -314,20 +353,24 @@ export type McpFault = (typeof MCP_FAULTS)[number];
 
 /** Turns a valid call into one with `fault`, and the codes its error may carry. */
 export function mcpFault(
+  truth: Truth,
   fault: McpFault,
   principal: Principal,
   random: () => number,
 ): { call: ToolCall; codes: string[] } | null {
+  const app = truth.model;
   const role = principal.role;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const models = readableModels(role);
+  // faults on a field need a model with something to filter on
+  const models = app.readableModels(role).filter((m) => app.filterableFields(role, m).length > 0);
   const model = pick(models);
-  const other = pick([1, 2, 3].filter((t) => t !== principal.tenantId));
+  const field = app.filterableFields(role, model)[0]!;
+  const other = pick(otherTenants(truth, principal));
   const query = (args: Record<string, unknown>): ToolCall =>
     ({ tool: 'db.query', args: { model, ...args } }) as ToolCall;
   const protectedChoice = () => {
-    const choices = models.flatMap((m) => protectedFields(role, m).map((f) => [m, f] as const));
-    return pick(choices);
+    const choices = models.flatMap((m) => app.protectedFields(role, m).map((f) => [m, f] as const));
+    return choices.length ? pick(choices) : null;
   };
   switch (fault) {
     case 'unknownModel':
@@ -338,7 +381,7 @@ export function mcpFault(
         codes: ['MODEL_NOT_ALLOWED'],
       };
     case 'hiddenModel': {
-      const hidden = MODEL_NAMES.filter((m) => !canRead(role, m));
+      const hidden = [...app.models.keys()].filter((m) => !app.canRead(role, m));
       if (hidden.length === 0) return null;
       const name = pick(hidden);
       return {
@@ -351,7 +394,9 @@ export function mcpFault(
       };
     }
     case 'protectedWhere': {
-      const [m, field] = protectedChoice();
+      const choice = protectedChoice();
+      if (!choice) return null;
+      const [m, field] = choice;
       return {
         call: { tool: 'db.query', args: { model: m, where: [{ field, op: 'eq', value: 'x' }] } },
         codes: ['FIELD_NOT_ALLOWED'],
@@ -359,25 +404,34 @@ export function mcpFault(
     }
     case 'deniedSelect': {
       const choices = models.flatMap((m) =>
-        protectedFields(role, m)
-          .filter((f) => access(role, m, f).kind === 'deny')
+        app
+          .protectedFields(role, m)
+          .filter((f) => app.access(role, m, f).kind === 'deny')
           .map((f) => [m, f] as const),
       );
-      const [m, field] = pick(choices);
+      if (choices.length === 0) return null;
+      const [m, denied] = pick(choices);
       return {
-        call: { tool: 'db.query', args: { model: m, select: ['id', field] } },
+        call: {
+          tool: 'db.query',
+          args: { model: m, select: [app.selectableFields(role, m)[0]!, denied] },
+        },
         codes: ['FIELD_NOT_ALLOWED'],
       };
     }
     case 'protectedOrder': {
-      const [m, field] = protectedChoice();
+      const choice = protectedChoice();
+      if (!choice) return null;
+      const [m, field] = choice;
       return {
         call: { tool: 'db.query', args: { model: m, order_by: [{ field, direction: 'asc' }] } },
         codes: ['FIELD_NOT_ALLOWED'],
       };
     }
     case 'protectedGroup': {
-      const [m, field] = protectedChoice();
+      const choice = protectedChoice();
+      if (!choice) return null;
+      const [m, field] = choice;
       return {
         call: { tool: 'db.aggregate', args: { model: m, operation: 'count', group_by: [field] } },
         codes: ['FIELD_NOT_ALLOWED'],
@@ -386,7 +440,7 @@ export function mcpFault(
     case 'unknownOp':
       return {
         call: query({
-          where: [{ field: 'id', op: pick(['like', 'EQ', '=', '', 'regex', 'ilike']), value: 1 }],
+          where: [{ field, op: pick(['like', 'EQ', '=', '', 'regex', 'ilike']), value: 1 }],
         }),
         codes: ['VALIDATION_ERROR'],
       };
@@ -395,7 +449,7 @@ export function mcpFault(
         call: query({
           where: [
             {
-              field: 'id',
+              field,
               op: pick(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']),
               value: 1,
             },
@@ -406,33 +460,33 @@ export function mcpFault(
     case 'betweenOne':
       return {
         call: query({
-          where: [{ field: 'id', op: 'between', value: pick([[1], [1, 2, 3], 5, [null, 3], []]) }],
+          where: [{ field, op: 'between', value: pick([[1], [1, 2, 3], 5, [null, 3], []]) }],
         }),
         codes: ['VALIDATION_ERROR'],
       };
     case 'inScalar':
       return {
         call: query({
-          where: [
-            { field: 'id', op: pick(['in', 'not_in']), value: pick([1, 'a', { a: 1 }, null]) },
-          ],
+          where: [{ field, op: pick(['in', 'not_in']), value: pick([1, 'a', { a: 1 }, null]) }],
         }),
         codes: ['VALIDATION_ERROR'],
       };
     case 'isNullString':
       return {
         call: query({
-          where: [{ field: 'id', op: 'is_null', value: pick(['yes', 1, 'true', []]) }],
+          where: [{ field, op: 'is_null', value: pick(['yes', 1, 'true', []]) }],
         }),
         codes: ['VALIDATION_ERROR'],
       };
     case 'takeZero':
       return { call: query({ take: pick([0, -1, -1000]) }), codes: ['VALIDATION_ERROR'] };
-    case 'takeHuge':
+    case 'takeHuge': {
+      const max = app.budgets(role).maxTake;
       return {
-        call: query({ take: pick([101, 500, 1_000_000]) }),
+        call: query({ take: pick([max + 1, max * 5, 1_000_000]) }),
         codes: ['QUERY_BUDGET_EXCEEDED'],
       };
+    }
     case 'badCursor':
       return {
         call: query({ cursor: pick(['x', 'a.b', 'eyJ9.AAAA', '🙂', 'A'.repeat(3000)]) }),
@@ -448,54 +502,102 @@ export function mcpFault(
         codes: ['RELATION_NOT_ALLOWED'],
       };
     case 'toOneWhere': {
-      const withOne = models.filter((m) => relationsOf(role, m).some((r) => !r.list));
+      const withOne = models.filter((m) => app.relationsOf(role, m).some((r) => !r.list));
+      if (withOne.length === 0) return null;
       const m = pick(withOne);
-      const rel = pick(relationsOf(role, m).filter((r) => !r.list));
+      const rel = pick(app.relationsOf(role, m).filter((r) => !r.list));
+      const target = app.selectableFields(role, rel.target)[0]!;
       return {
         call: {
           tool: 'db.query',
           args: {
             model: m,
-            include: [{ relation: rel.name, where: [{ field: 'id', op: 'eq', value: 1 }] }],
+            include: [{ relation: rel.name, where: [{ field: target, op: 'eq', value: 1 }] }],
           },
         },
         codes: ['VALIDATION_ERROR'],
       };
     }
     case 'otherTenant': {
-      const field = MODELS[model].tenantField;
+      const scoped = models.filter((m) => {
+        const tenant = app.model(m).tenantField;
+        return tenant && app.filterableFields(role, m).includes(tenant);
+      });
+      if (scoped.length === 0) return null;
+      const m = pick(scoped);
+      const tenant = app.model(m).tenantField!;
       return {
-        call: query({
-          where: [
-            pick([
-              { field, op: 'eq', value: other },
-              { field, op: 'in', value: [principal.tenantId, other] },
-            ]),
-          ],
-        }),
+        call: {
+          tool: 'db.query',
+          args: {
+            model: m,
+            where: [
+              pick([
+                { field: tenant, op: 'eq', value: other },
+                { field: tenant, op: 'in', value: [principal.tenantId, other] },
+              ]),
+            ],
+          },
+        },
         codes: ['TENANT_SCOPE_VIOLATION'],
       };
     }
-    case 'otherTenantGet':
+    case 'otherTenantGet': {
+      // the tenant by another tenant's id, or a row whose key holds another tenant
+      const keyed = app.readableModels(role).filter((m) => {
+        const info = app.model(m);
+        return info.tenantField !== null && info.key.includes(info.tenantField);
+      });
+      if (keyed.length === 0) return null;
+      const m = pick(keyed);
+      const info = app.model(m);
+      const root = app.tenantRoot();
+      const made = typeof principal.tenantId === 'number' ? [0, 99, -1] : [other];
+      if (root?.name === m) {
+        return {
+          call: { tool: 'db.get', args: { model: m, id: pick([other, ...made]) } },
+          codes: ['TENANT_SCOPE_VIOLATION'],
+        };
+      }
+      const [key] = truth.keysNamingTenant(m, other);
+      if (!key) return null;
+      const values = truth.keyValues(m, key);
       return {
-        call: { tool: 'db.get', args: { model: 'Tenant', id: pick([other, 0, 99, -1]) } },
+        call: {
+          tool: 'db.get',
+          args: { model: m, id: info.key.length === 1 ? values[info.key[0]!] : values },
+        },
         codes: ['TENANT_SCOPE_VIOLATION'],
       };
-    case 'wrongValueType':
+    }
+    case 'wrongValueType': {
+      const ints = models.flatMap((m) =>
+        app
+          .filterableFields(role, m)
+          .filter((f) => app.field(m, f).type === 'Int')
+          .map((f) => [m, f] as const),
+      );
+      if (ints.length === 0) return null;
+      const [m, int] = pick(ints);
       return {
-        call: query({
-          where: [
-            pick([
-              { field: 'id', op: 'eq', value: 'abc' },
-              { field: 'id', op: 'gt', value: { $gt: 1 } },
-              { field: 'id', op: 'eq', value: 2 ** 40 },
-              { field: 'id', op: 'eq', value: 1.5 },
-              { field: 'id', op: 'in', value: ['1', 2] },
-            ]),
-          ],
-        }),
+        call: {
+          tool: 'db.query',
+          args: {
+            model: m,
+            where: [
+              pick([
+                { field: int, op: 'eq', value: 'abc' },
+                { field: int, op: 'gt', value: { $gt: 1 } },
+                { field: int, op: 'eq', value: 2 ** 40 },
+                { field: int, op: 'eq', value: 1.5 },
+                { field: int, op: 'in', value: ['1', 2] },
+              ]),
+            ],
+          },
+        },
         codes: ['VALIDATION_ERROR'],
       };
+    }
     case 'sumWithoutField':
       return {
         call: {
@@ -506,20 +608,22 @@ export function mcpFault(
       };
     case 'sumOfText': {
       const texts = models.flatMap((m) =>
-        filterableFields(role, m)
-          .filter((f) => MODELS[m].fields[f]!.type !== 'Int')
+        app
+          .filterableFields(role, m)
+          .filter((f) => !NUMERIC_TYPES.has(app.field(m, f).type))
           .map((f) => [m, f] as const),
       );
-      const [m, field] = pick(texts);
+      if (texts.length === 0) return null;
+      const [m, text] = pick(texts);
       return {
-        call: { tool: 'db.aggregate', args: { model: m, operation: 'sum', field } },
+        call: { tool: 'db.aggregate', args: { model: m, operation: 'sum', field: text } },
         codes: ['FIELD_NOT_ALLOWED'],
       };
     }
     case 'badDirection':
       return {
         call: query({
-          order_by: [{ field: 'id', direction: pick(['up', 'DESCENDING', '', '1']) }],
+          order_by: [{ field, direction: pick(['up', 'DESCENDING', '', '1']) }],
         }),
         codes: ['VALIDATION_ERROR'],
       };
@@ -560,57 +664,54 @@ export async function expectedResult(
   call: ToolCall,
   page: number,
 ): Promise<unknown> {
+  const app = truth.model;
   const role = principal.role;
-  const object = async (
-    model: ModelName,
-    ids: number[],
-    select?: string[],
-    include?: Include[],
-  ) => {
-    const fields = select?.length ? [...new Set(select)] : selectableFields(role, model);
-    const nested = new Map<string, Map<number, unknown>>();
+  const take = app.budgets(role).defaultTake;
+  await truth.prepare(principal);
+  const object = async (model: string, keys: string[], select?: string[], include?: Include[]) => {
+    const fields = select?.length ? [...new Set(select)] : app.selectableFields(role, model);
+    const nested = new Map<string, Map<string, unknown>>();
     for (const spec of include ?? []) {
-      const rel = relationOf(model, spec.relation)!;
+      const rel = app.relation(model, spec.relation)!;
       const targetFields = spec.select?.length
         ? [...new Set(spec.select)]
-        : selectableFields(role, rel.target);
-      const shape = (id: number) => {
-        const row = truth.row(rel.target, id)!;
+        : app.selectableFields(role, rel.target);
+      const shape = (key: string) => {
+        const row = truth.row(rel.target, key)!;
         return Object.fromEntries(
-          targetFields.map((f) => [f, expectedValue(role, rel.target, f, row[f])]),
+          targetFields.map((f) => [f, app.expectedValue(role, rel.target, f, row[f])]),
         );
       };
       if (rel.list) {
-        const children = await childIds(
+        const children = await childKeys(
           truth,
           model,
           rel.name,
-          ids,
+          keys,
           principal,
           conditionsWhere(spec.where),
           null,
-          spec.take ?? DEFAULT_TAKE,
+          spec.take ?? take,
         );
-        nested.set(spec.relation, new Map(ids.map((id) => [id, children.get(id)!.map(shape)])));
+        nested.set(spec.relation, new Map(keys.map((key) => [key, children.get(key)!.map(shape)])));
       } else {
         nested.set(
           spec.relation,
           new Map(
-            ids.map((id) => {
-              const key = truth.row(model, id)![rel.localField];
-              const target = key === null ? undefined : truth.row(rel.target, Number(key));
-              return [id, truth.visible(rel.target, target, principal) ? shape(Number(key)) : null];
+            keys.map((key) => {
+              const target = truth.toOne(model, rel, key);
+              return [key, truth.visible(rel.target, target, principal) ? shape(target!) : null];
             }),
           ),
         );
       }
     }
-    return ids.map((id) => {
-      const row = truth.row(model, id)!;
+    return keys.map((key) => {
+      const row = truth.row(model, key)!;
       const result: Record<string, unknown> = Object.fromEntries(
-        fields.map((f) => [f, expectedValue(role, model, f, row[f])]),
+        fields.map((f) => [f, app.expectedValue(role, model, f, row[f])]),
       );
-      for (const spec of include ?? []) result[spec.relation] = nested.get(spec.relation)!.get(id);
+      for (const spec of include ?? []) result[spec.relation] = nested.get(spec.relation)!.get(key);
       return result;
     });
   };
@@ -618,19 +719,18 @@ export async function expectedResult(
   switch (call.tool) {
     case 'db.query': {
       const { args } = call;
-      const model = args.model as ModelName;
-      const all = await listIds(
+      const all = await listKeys(
         truth,
-        model,
+        args.model,
         principal,
         conditionsWhere(args.where),
         orderByOf(args.order_by),
       );
-      const take = args.take ?? DEFAULT_TAKE;
-      const ids = all.slice(page * take, (page + 1) * take);
-      const more = all.length > (page + 1) * take;
+      const size = args.take ?? take;
+      const keys = all.slice(page * size, (page + 1) * size);
+      const more = all.length > (page + 1) * size;
       return {
-        data: await object(model, ids, args.select, args.include),
+        data: await object(args.model, keys, args.select, args.include),
         next_cursor: more ? CURSOR : null,
         has_more: more,
         total_count: all.length,
@@ -638,10 +738,12 @@ export async function expectedResult(
     }
     case 'db.get': {
       const { args } = call;
-      const model = args.model as ModelName;
-      const row = truth.row(model, Number(args.id));
-      if (!truth.visible(model, row, principal)) return { data: null, found: false };
-      const [data] = await object(model, [Number(args.id)], args.select, args.include);
+      const info = app.model(args.model);
+      const values =
+        info.key.length === 1 ? { [info.key[0]!]: args.id } : (args.id as Record<string, unknown>);
+      const key = truth.keyOf(args.model, values);
+      if (!truth.visible(args.model, key, principal)) return { data: null, found: false };
+      const [data] = await object(args.model, [key], args.select, args.include);
       return { data, found: true };
     }
     case 'db.aggregate':
@@ -656,42 +758,34 @@ async function aggregateResult(
   principal: Principal,
   args: Extract<ToolCall, { tool: 'db.aggregate' }>['args'],
 ) {
-  const model = args.model as ModelName;
+  const app = truth.model;
+  const info = app.model(args.model);
   const b = new SqlBuilder();
   const alias = b.alias();
-  const column = args.field ? `${alias}."${args.field}"` : null;
-  const measure =
-    args.operation === 'count'
-      ? 'count(*)::int'
-      : args.operation === 'avg'
-        ? `avg(${column})::float8`
-        : args.operation === 'sum'
-          ? `sum(${column})::float8`
-          : `${args.operation}(${column})`;
-  const keys = (args.group_by ?? []).map((field) => `${alias}."${field}"`);
+  const field = args.field ? info.fields.get(args.field)! : null;
+  const measure = field ? measureSql(field, args.operation, alias) : 'count(*)::int';
+  const groups = (args.group_by ?? []).map((name) => info.fields.get(name)!);
+  const keys = groups.map((group) => `${alias}.${quote(group.column)}`);
   const select = [
-    ...keys.map((key, i) => {
-      const field = args.group_by![i]!;
-      return MODELS[model].fields[field]!.type === 'DateTime'
-        ? `to_char(${key}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "k${i}"`
-        : `${key} AS "k${i}"`;
-    }),
+    ...groups.map((group, i) => `${readExpr(alias, group)} AS "k${i}"`),
     `${measure} AS value`,
     'count(*)::int AS n',
   ];
-  const text = `SELECT ${select.join(', ')} FROM "${model}" ${alias}
-    WHERE ${scopeSql(model, alias, principal, b)} AND ${whereSql(model, conditionsWhere(args.where), alias, principal, b)}
+  const text = `SELECT ${select.join(', ')} FROM ${info.table} ${alias}
+    WHERE ${scopeSql(app, args.model, alias, principal, b)} AND ${whereSql(app, args.model, conditionsWhere(args.where), alias, principal, b)}
     ${keys.length ? `GROUP BY ${keys.join(', ')} ORDER BY ${keys.map((k) => `${k} ASC`).join(', ')} LIMIT 100` : ''}`;
-  const rows = await truth.sql<Record<string, unknown>>(text, b.params);
-  const value = (row: Record<string, unknown>) => {
-    const v = row.value;
-    if (v === null || v === undefined) return null;
-    return args.operation === 'avg' ? new Approx(Number(v)) : Number(v);
-  };
+  const rows = await truth.sql<Row>(text, b.params);
+  const value = (row: Row) =>
+    field ? measureValue(field, args.operation, row.value) : (row.value as number);
   if (keys.length) {
     return {
       groups: rows.map((row) => ({
-        key: Object.fromEntries(args.group_by!.map((field, i) => [field, row[`k${i}`] ?? null])),
+        key: Object.fromEntries(
+          groups.map((group, i) => [
+            group.name,
+            app.expectedValue(principal.role, args.model, group.name, row[`k${i}`] ?? null),
+          ]),
+        ),
         value: value(row),
       })),
       operation: args.operation,

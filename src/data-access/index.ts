@@ -1,0 +1,16 @@
+/**
+ * The one enforcement point between the schema and the database. Every database call a request
+ * makes runs inside a data scope (`runInScope`: the principal and their role set's compiled
+ * policy), and the ORM adapter applies that scope to the call itself:
+ *
+ * - `scope-args.ts` is ORM-shaped but policy-free: it ANDs each model's row scope (tenant, soft
+ *   delete, ownership and row filters, scope through a parent, all compiled by src/policy) into
+ *   a Prisma operation's where, relation filters, list relations and `_count`.
+ * - `prisma-client.ts` installs it as a Prisma client extension.
+ *
+ * A second ORM plugs in here: an adapter that applies `activeRowScope(model)` (a Prisma-shaped
+ * where, translated to its own query builder) to every query, as `prisma-client.ts` does.
+ */
+export { activeRowScope, type DataScope, runInScope } from './data-scope.js';
+export { scopedPrismaClient } from './prisma-client.js';
+export { policyWhere, scopeArgs, scopeWhere } from './scope-args.js';

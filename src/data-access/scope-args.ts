@@ -1,0 +1,205 @@
+import { OrmaiError } from '../errors.js';
+import type { Datamodel } from '../policy/datamodel.js';
+import type { WhereData } from '../policy/row-scope.js';
+
+/** What scoping needs to know: each model's row scope, and where a relation field leads. */
+export interface ScopeSource {
+  rowScope(model: string): WhereData;
+  relation(model: string, field: string): { target: string; list: boolean } | null;
+}
+
+type Args = Record<string, unknown>;
+
+/** Operations whose `where` selects rows: the scope is ANDed in. */
+const FILTERED = new Set([
+  'findMany',
+  'findFirst',
+  'findFirstOrThrow',
+  'count',
+  'aggregate',
+  'groupBy',
+  'updateMany',
+  'updateManyAndReturn',
+  'deleteMany',
+]);
+/** Operations addressing one row by a unique where, which Prisma lets carry extra conditions. */
+const UNIQUE = new Set(['findUnique', 'findUniqueOrThrow', 'update', 'delete']);
+/** Inserts: no rows to scope (the write path checks the values), but a returned selection is. */
+const INSERTS = new Set(['create', 'createMany', 'createManyAndReturn']);
+
+/**
+ * The arguments of one Prisma model operation with the row scope applied everywhere rows are read:
+ * the operation's own `where`, every relation filter inside it (`some`/`none`/`is`/`isNot` see only
+ * rows in scope, `every` ignores rows out of scope), every list relation and `_count` in its
+ * `select`/`include`. A to-one relation cannot carry a where in Prisma, so including one whose
+ * target is scoped is refused: such relations are loaded with their own scoped query. Operations
+ * that cannot be scoped (`upsert`, raw model operations) are refused.
+ */
+export function scopeArgs(source: ScopeSource, model: string, operation: string, args: Args): Args {
+  const scoped: Args = { ...args };
+  if (FILTERED.has(operation)) {
+    scoped.where = and(source.rowScope(model), scopeWhere(source, model, args.where as Args));
+  } else if (UNIQUE.has(operation)) {
+    const where = scopeWhere(source, model, args.where as Args) ?? {};
+    const own = source.rowScope(model);
+    scoped.where = isEmpty(own) ? where : { ...where, AND: [...asList(where.AND), own] };
+  } else if (!INSERTS.has(operation)) {
+    throw new OrmaiError('INTERNAL_ERROR', `${model}.${operation} cannot be scoped`);
+  }
+  if (args.select) scoped.select = scopeSelection(source, model, args.select as Args);
+  if (args.include) scoped.include = scopeSelection(source, model, args.include as Args);
+  return scoped;
+}
+
+const policyWheres = new WeakSet<object>();
+
+/**
+ * Marks a where that the policy wrote (a role's row filter, bound for the principal): it is read as
+ * the row scope reads it, its relation filters not narrowed again, so a per-role check asks the very
+ * question the scope asked.
+ */
+export function policyWhere<Where extends object>(where: Where): Where {
+  policyWheres.add(where);
+  return where;
+}
+
+/** A caller's where with each relation filter narrowed to the related rows in scope. */
+export function scopeWhere(
+  source: ScopeSource,
+  model: string,
+  where: Args | undefined,
+): Args | undefined {
+  if (!where || policyWheres.has(where)) return where;
+  const out: Args = {};
+  for (const [key, value] of Object.entries(where)) {
+    if (value === undefined || value === null || typeof value !== 'object') {
+      out[key] = value;
+    } else if (key === 'AND' || key === 'OR' || key === 'NOT') {
+      out[key] = Array.isArray(value)
+        ? value.map((item) => scopeWhere(source, model, item as Args))
+        : scopeWhere(source, model, value as Args);
+    } else {
+      const relation = source.relation(model, key);
+      out[key] = relation
+        ? scopeRelationFilter(source, relation.target, relation.list, value as Args)
+        : value;
+    }
+  }
+  return out;
+}
+
+const TO_ONE_OPS = ['is', 'isNot'];
+const TO_MANY_OPS = ['some', 'every', 'none'];
+
+function scopeRelationFilter(
+  source: ScopeSource,
+  target: string,
+  list: boolean,
+  filter: Args,
+): Args {
+  const ops = list ? TO_MANY_OPS : TO_ONE_OPS;
+  // `{ customer: { name: … } }` is Prisma's shorthand for `is`
+  const explicit = Object.keys(filter).some((key) => ops.includes(key));
+  const entries = explicit ? Object.entries(filter) : [['is', filter] as const];
+  const scope = source.rowScope(target);
+  const out: Args = {};
+  for (const [op, inner] of entries) {
+    if (inner === undefined) continue;
+    if (inner === null) {
+      out[op] = null;
+      continue;
+    }
+    const sub = scopeWhere(source, target, inner as Args) ?? {};
+    if (op === 'every') {
+      // every visible related row matches: rows outside the scope do not count
+      out[op] = isEmpty(scope) ? sub : { OR: [{ NOT: scope }, sub] };
+    } else {
+      out[op] = and(scope, sub);
+    }
+  }
+  return out;
+}
+
+function scopeSelection(source: ScopeSource, model: string, selection: Args): Args {
+  const out: Args = {};
+  for (const [key, value] of Object.entries(selection)) {
+    if (key === '_count') {
+      out[key] = scopeCount(source, model, value);
+      continue;
+    }
+    const relation = value ? source.relation(model, key) : null;
+    if (!relation) {
+      out[key] = value;
+      continue;
+    }
+    const nested: Args = value === true ? {} : { ...(value as Args) };
+    if (relation.list) {
+      nested.where = and(
+        source.rowScope(relation.target),
+        scopeWhere(source, relation.target, nested.where as Args),
+      );
+    } else if (!isEmpty(source.rowScope(relation.target))) {
+      throw new OrmaiError(
+        'INTERNAL_ERROR',
+        `${model}.${key} would load a ${relation.target} row without its scope`,
+      );
+    }
+    if (nested.select)
+      nested.select = scopeSelection(source, relation.target, nested.select as Args);
+    if (nested.include)
+      nested.include = scopeSelection(source, relation.target, nested.include as Args);
+    out[key] = nested;
+  }
+  return out;
+}
+
+/** `_count: true` counts every relation; `_count: { select: { items: … } }` the ones named. */
+function scopeCount(source: ScopeSource, model: string, count: unknown): unknown {
+  if (count === true) {
+    throw new OrmaiError('INTERNAL_ERROR', `${model}._count must name the relations it counts`);
+  }
+  const select = (count as { select?: Args } | null)?.select;
+  if (!select) return count;
+  const out: Args = {};
+  for (const [name, value] of Object.entries(select)) {
+    const relation = source.relation(model, name);
+    if (!value || !relation) {
+      out[name] = value;
+      continue;
+    }
+    const where = value === true ? undefined : ((value as Args).where as Args | undefined);
+    out[name] = {
+      where: and(source.rowScope(relation.target), scopeWhere(source, relation.target, where)),
+    };
+  }
+  return { ...(count as Args), select: out };
+}
+
+const isEmpty = (where: Args | undefined) => !where || Object.keys(where).length === 0;
+const asList = (value: unknown): unknown[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+function and(scope: WhereData, where: Args | undefined): Args {
+  if (isEmpty(where)) return scope;
+  if (isEmpty(scope)) return where!;
+  return { AND: [scope, where] };
+}
+
+/** Relation lookups over a datamodel, indexed once per datamodel. */
+export function relationsOf(datamodel: Datamodel): ScopeSource['relation'] {
+  let index = relationIndexes.get(datamodel);
+  if (!index) {
+    index = new Map();
+    for (const [name, model] of Object.entries(datamodel.datamodel.models)) {
+      for (const field of model.fields) {
+        if (field.kind === 'object')
+          index.set(`${name}.${field.name}`, { target: field.type, list: field.isList });
+      }
+    }
+    relationIndexes.set(datamodel, index);
+  }
+  const found = index;
+  return (model, field) => found.get(`${model}.${field}`) ?? null;
+}
+
+const relationIndexes = new WeakMap<Datamodel, Map<string, { target: string; list: boolean }>>();
