@@ -101,7 +101,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     redaction: { hashKey: policy.hashKey, datamodel },
   } as never);
 
-  const where = createWhereTranslator(policy, datamodel);
+  const where = createWhereTranslator(policy);
   const parts: SchemaParts = {
     builder,
     policy,

@@ -1,10 +1,9 @@
 import { OrmaiError, unwrap, validationError } from '../errors.js';
 import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
-import type { Datamodel } from '../policy/datamodel.js';
 import { DEFAULT_MAX_FILTER_VALUES } from '../policy/defaults.js';
 import { enumValuesFor, uuidValue } from '../policy/field-types.js';
 import type { Principal } from '../policy/principal.js';
-import { rowScope, tenantValue, type WhereData } from '../policy/row-scope.js';
+import { tenantValue, type WhereData } from '../policy/row-scope.js';
 import type { SortKey } from './cursor.js';
 
 /** The scalar operators of a where input (CONTRACT §4), as GraphQL passes them. */
@@ -37,10 +36,11 @@ export function and(...parts: (WhereData | undefined | null)[]): WhereData {
   return { AND: kept };
 }
 
-/** Scopes and filters for one compiled policy: the only way the schema builds a Prisma where. */
+/**
+ * Filters for one compiled policy: the only way the schema builds a Prisma where. It holds no row
+ * scope on purpose: the data-access layer adds it to every query, so no resolver can forget it.
+ */
 export interface WhereTranslator {
-  /** The model's row scope for the principal (tenant, soft delete, row filters). */
-  scope(model: CompiledModel, principal: Principal | null): WhereData;
   /**
    * The caller's filter, translated. The row scope, and the scope of every relation filter in it,
    * are ANDed in by the data-access layer (src/data-access), which every query passes through.
@@ -52,13 +52,7 @@ export interface WhereTranslator {
   ): WhereData;
 }
 
-export function createWhereTranslator(
-  policy: CompiledPolicy,
-  datamodel: Datamodel,
-): WhereTranslator {
-  const scope = (model: CompiledModel, principal: Principal | null) =>
-    unwrap(rowScope(model, principal, datamodel));
-
+export function createWhereTranslator(policy: CompiledPolicy): WhereTranslator {
   /**
    * Translates a GraphQL where input into a Prisma where. The data-access layer then narrows its
    * relation filters to the rows the principal may see, so `some`/`every`/`none`/`is` never match
@@ -112,10 +106,7 @@ export function createWhereTranslator(
     return translate(model, where, principal);
   };
 
-  return {
-    scope,
-    filter,
-  };
+  return { filter };
 }
 
 /** Each value of a where becomes a bind parameter; a statement takes only so many. */

@@ -18,7 +18,6 @@ import {
   readKey,
   uniqueWhere,
 } from './row-keys.js';
-import { and, type WhereTranslator } from './where.js';
 
 /** The approval queue of the context's ormai schema. */
 export function approvalTable(context: Pick<OrmaiContext, 'ormaiTables'>): string {

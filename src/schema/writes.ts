@@ -9,7 +9,6 @@ import type { OrmaiContext } from './context.js';
 import { modelNames, type NamingOptions } from './naming.js';
 import { GRAPHQL_SCALAR, type SchemaParts, scalarOf } from './parts.js';
 import { keyArgType } from './row-keys.js';
-import { createWhereTranslator } from './where.js';
 import {
   approvalTable,
   checkWrite,
