@@ -1,6 +1,6 @@
 import { OrmaiError } from '../errors.js';
 import type { Datamodel } from '../policy/datamodel.js';
-import type { WhereData } from '../policy/row-scope.js';
+import { andWheres, type WhereData } from '../policy/row-scope.js';
 
 /** What scoping needs to know: each model's row scope, and where a relation field leads. */
 export interface ScopeSource {
@@ -38,7 +38,7 @@ const INSERTS = new Set(['create', 'createMany', 'createManyAndReturn']);
 export function scopeArgs(source: ScopeSource, model: string, operation: string, args: Args): Args {
   const scoped: Args = { ...args };
   if (FILTERED.has(operation)) {
-    scoped.where = and(source.rowScope(model), scopeWhere(source, model, args.where as Args));
+    scoped.where = andWheres(source.rowScope(model), scopeWhere(source, model, args.where as Args));
   } else if (UNIQUE.has(operation)) {
     const where = scopeWhere(source, model, args.where as Args) ?? {};
     const own = source.rowScope(model);
@@ -114,7 +114,7 @@ function scopeRelationFilter(
       // every visible related row matches: rows outside the scope do not count
       out[op] = isEmpty(scope) ? sub : { OR: [{ NOT: scope }, sub] };
     } else {
-      out[op] = and(scope, sub);
+      out[op] = andWheres(scope, sub);
     }
   }
   return out;
@@ -134,7 +134,7 @@ function scopeSelection(source: ScopeSource, model: string, selection: Args): Ar
     }
     const nested: Args = value === true ? {} : { ...(value as Args) };
     if (relation.list) {
-      nested.where = and(
+      nested.where = andWheres(
         source.rowScope(relation.target),
         scopeWhere(source, relation.target, nested.where as Args),
       );
@@ -169,7 +169,10 @@ function scopeCount(source: ScopeSource, model: string, count: unknown): unknown
     }
     const where = value === true ? undefined : ((value as Args).where as Args | undefined);
     out[name] = {
-      where: and(source.rowScope(relation.target), scopeWhere(source, relation.target, where)),
+      where: andWheres(
+        source.rowScope(relation.target),
+        scopeWhere(source, relation.target, where),
+      ),
     };
   }
   return { ...(count as Args), select: out };
@@ -178,12 +181,6 @@ function scopeCount(source: ScopeSource, model: string, count: unknown): unknown
 const isEmpty = (where: Args | undefined) => !where || Object.keys(where).length === 0;
 const asList = (value: unknown): unknown[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-function and(scope: WhereData, where: Args | undefined): Args {
-  if (isEmpty(where)) return scope;
-  if (isEmpty(scope)) return where!;
-  return { AND: [scope, where] };
-}
 
 /** Relation lookups over a datamodel, indexed once per datamodel. */
 export function relationsOf(datamodel: Datamodel): ScopeSource['relation'] {

@@ -1,6 +1,5 @@
 import type { CompiledField, CompiledPolicy } from '../policy/compile-policy.js';
-import { FILTER_OPS } from '../policy/describe.js';
-import { enumValuesFor, isExactNumeric } from '../policy/field-types.js';
+import { enumValuesFor, FILTER_OPS, isExactNumeric } from '../policy/field-types.js';
 import type { WriteKind } from '../policy/types.js';
 
 export interface ToolDefinition {

@@ -1,25 +1,8 @@
 import type { CompiledField, CompiledModel, CompiledPolicy } from './compile-policy.js';
-import { enumValuesFor, isExactNumeric, isFilterable } from './field-types.js';
+import { enumValuesFor, FILTER_OPS, isExactNumeric, isFilterable } from './field-types.js';
 import { describeRedaction } from './redaction.js';
 import { fail, ok, type Result } from './result.js';
 import { describeByRole } from './role-rules.js';
-
-/** The filter operators of the MCP tools (OrmAI's names) and of GraphQL where inputs. */
-export const FILTER_OPS = [
-  'eq',
-  'ne',
-  'lt',
-  'lte',
-  'gt',
-  'gte',
-  'in',
-  'not_in',
-  'is_null',
-  'contains',
-  'startswith',
-  'endswith',
-  'between',
-] as const;
 
 export interface DescribedField {
   type: string;

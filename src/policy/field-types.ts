@@ -1,20 +1,23 @@
 import type { CompiledField, CompiledPolicy } from './compile-policy.js';
 
 /** OrmAI's filter operators (the MCP tools' names); GraphQL where inputs offer the same set. */
-export type FilterOpName =
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'lte'
-  | 'gt'
-  | 'gte'
-  | 'in'
-  | 'not_in'
-  | 'is_null'
-  | 'contains'
-  | 'startswith'
-  | 'endswith'
-  | 'between';
+export const FILTER_OPS = [
+  'eq',
+  'ne',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'in',
+  'not_in',
+  'is_null',
+  'contains',
+  'startswith',
+  'endswith',
+  'between',
+] as const;
+
+export type FilterOpName = (typeof FILTER_OPS)[number];
 
 /** How a field can be compared; it decides its filter operators everywhere (GraphQL, MCP, describe). */
 export type FilterKind = 'string' | 'comparable' | 'boolean' | 'enum' | 'uuid';

@@ -83,6 +83,14 @@ export function visibleParentWhere(
   );
 }
 
+/** ANDs predicates, dropping empty ones, without nesting a lone predicate. */
+export function andWheres(...parts: (WhereData | undefined | null)[]): WhereData {
+  const kept = parts.filter((part): part is WhereData => !!part && Object.keys(part).length > 0);
+  if (kept.length === 0) return {};
+  if (kept.length === 1) return kept[0]!;
+  return { AND: kept };
+}
+
 /** One where from several: merged into one object while no key repeats, else an AND list. */
 function and(parts: WhereData[]): WhereData {
   const merged: WhereData = {};

@@ -105,12 +105,35 @@ export function uniqueWhere(model: CompiledModel, key: RowKey): WhereData {
 
 /** A Prisma where for any of these keys: `{ id: { in: […] } }`, or an OR of compound keys. */
 export function keysWhere(model: CompiledModel, keys: RowKey[]): WhereData {
-  if (model.primaryKey.length === 1) {
-    const name = model.primaryKey[0]!.name;
-    return { [name]: { in: keys.map((key) => key[name]) } };
-  }
-  // Prisma reads an empty OR as false: no key, no row
-  return { OR: keys.map((key) => ({ ...key })) };
+  const fields = model.primaryKey.map((field) => field.name);
+  return tuplesWhere(
+    fields,
+    keys.map((key) => fields.map((field) => key[field])),
+  );
+}
+
+/**
+ * A Prisma where for rows whose `fields` equal one of these value tuples: `{ id: { in: […] } }`
+ * for one field, else an OR of the tuples (Prisma reads an empty OR as false: no tuple, no row).
+ */
+export function tuplesWhere(
+  fields: readonly string[],
+  tuples: readonly (readonly unknown[])[],
+): WhereData {
+  if (fields.length === 1) return { [fields[0]!]: { in: tuples.map((tuple) => tuple[0]) } };
+  return {
+    OR: tuples.map((tuple) => Object.fromEntries(fields.map((field, i) => [field, tuple[i]]))),
+  };
+}
+
+/**
+ * One string per value tuple, for maps and sets: a BigInt, a Decimal and a number name the same
+ * row as their strings, a date as its ISO text.
+ */
+export function tupleText(values: readonly unknown[]): string {
+  return JSON.stringify(
+    values.map((value) => (value instanceof Date ? value.toISOString() : String(value))),
+  );
 }
 
 /** The key of a loaded row. */

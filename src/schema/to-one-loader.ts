@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { CompiledModel, RelationKey } from '../policy/compile-policy.js';
 import { delegateOf, type OrmaiContext } from './context.js';
+import { tuplesWhere, tupleText } from './row-keys.js';
 
 type Row = Record<string, unknown>;
 
@@ -70,9 +71,6 @@ function plan(
   return { query, nested };
 }
 
-/** Values compared as text: a BigInt, a Decimal and a number key the same row as their strings. */
-const keyOf = (values: readonly unknown[]) => JSON.stringify(values.map(String));
-
 function batchLoader(
   target: CompiledModel,
   keys: RelationKey[],
@@ -85,22 +83,14 @@ function batchLoader(
       const select = query.select
         ? { ...query.select, ...Object.fromEntries(targetFields.map((field) => [field, true])) }
         : undefined;
-      const where =
-        targetFields.length === 1
-          ? { [targetFields[0]!]: { in: wanted.map((values) => values[0]) } }
-          : {
-              OR: wanted.map((values) =>
-                Object.fromEntries(targetFields.map((field, index) => [field, values[index]])),
-              ),
-            };
       const rows = await delegateOf(context.prisma, target.name).findMany({
         ...query,
         ...(select ? { select } : {}),
-        where,
+        where: tuplesWhere(targetFields, wanted),
       });
-      const byKey = new Map(rows.map((row) => [keyOf(targetFields.map((f) => row[f])), row]));
-      return wanted.map((values) => byKey.get(keyOf(values)) ?? null);
+      const byKey = new Map(rows.map((row) => [tupleText(targetFields.map((f) => row[f])), row]));
+      return wanted.map((values) => byKey.get(tupleText(values)) ?? null);
     },
-    { cacheKeyFn: keyOf },
+    { cacheKeyFn: tupleText },
   );
 }

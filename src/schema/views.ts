@@ -5,6 +5,7 @@ import { exactText } from './exact-decimal.js';
 import { type ConnectionResult, connectionResult, requireFilterWhenAsked } from './lists.js';
 import { modelNames, type NamingOptions } from './naming.js';
 import { GRAPHQL_SCALAR, outputScalar, type SchemaParts } from './parts.js';
+import { tuplesWhere, tupleText } from './row-keys.js';
 import { and, toSortKeys } from './where.js';
 
 type Row = Record<string, unknown>;
@@ -93,26 +94,24 @@ export function addViews(parts: SchemaParts, naming?: NamingOptions): void {
             );
           continue;
         }
-        const keyOf = (values: unknown[]) => JSON.stringify(values.map(String));
         const groups = (await (delegateOf(context.prisma, computed.relation.target) as any).groupBy(
           {
             by: keys.map((key) => key.targetField),
-            where: {
-              OR: rows.map((row) =>
-                Object.fromEntries(keys.map((key) => [key.targetField, row[key.localField]])),
-              ),
-            },
+            where: tuplesWhere(
+              keys.map((key) => key.targetField),
+              rows.map((row) => keys.map((key) => row[key.localField])),
+            ),
             _sum: { [field]: true },
           },
         )) as Row[];
         const byKey = new Map(
           groups.map((group) => [
-            keyOf(keys.map((key) => group[key.targetField])),
+            tupleText(keys.map((key) => group[key.targetField])),
             (group._sum as Row)[field],
           ]),
         );
         for (const row of rows)
-          row[computed.name] = byKey.get(keyOf(keys.map((key) => row[key.localField]))) ?? 0;
+          row[computed.name] = byKey.get(tupleText(keys.map((key) => row[key.localField]))) ?? 0;
       }
       return rows;
     };

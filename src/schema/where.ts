@@ -3,7 +3,7 @@ import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/com
 import { DEFAULT_MAX_FILTER_VALUES } from '../policy/defaults.js';
 import { enumValuesFor, uuidValue } from '../policy/field-types.js';
 import type { Principal } from '../policy/principal.js';
-import { tenantValue, type WhereData } from '../policy/row-scope.js';
+import { andWheres as and, tenantValue, type WhereData } from '../policy/row-scope.js';
 import type { SortKey } from './cursor.js';
 
 /** The scalar operators of a where input (CONTRACT §4), as GraphQL passes them. */
@@ -28,13 +28,8 @@ export type WhereInput = Record<string, unknown> & {
   NOT?: WhereInput[] | null;
 };
 
-/** ANDs predicates, dropping empty ones, without nesting a lone predicate. */
-export function and(...parts: (WhereData | undefined | null)[]): WhereData {
-  const kept = parts.filter((part): part is WhereData => !!part && Object.keys(part).length > 0);
-  if (kept.length === 0) return {};
-  if (kept.length === 1) return kept[0]!;
-  return { AND: kept };
-}
+/** ANDs predicates (see `andWheres`): what the schema's resolvers call. */
+export { and };
 
 /**
  * Filters for one compiled policy: the only way the schema builds a Prisma where. It holds no row

@@ -9,6 +9,7 @@ import {
 } from '../../policy/role-rules.js';
 import { bindTemplate } from '../../policy/row-scope.js';
 import { delegateOf, type OrmaiContext } from '../../schema/context.js';
+import { tuplesWhere, tupleText } from '../../schema/row-keys.js';
 
 type Row = Record<string, unknown>;
 type Loader = DataLoader<unknown[], boolean>;
@@ -70,19 +71,19 @@ function loaderFor(
     const filter = entry.rowFilter!;
     loader = new DataLoader<unknown[], boolean>(
       async (wanted) => {
-        const distinct = [...new Map(wanted.map((values) => [keyText(values), values])).values()];
+        const distinct = [...new Map(wanted.map((values) => [tupleText(values), values])).values()];
         const rows = await delegateOf(context.prisma, model).findMany({
           where: {
             AND: [
               // read as the row scope reads it: the same rows as the scope's OR, none narrowed
               policyWhere(bindTemplate(filter, model, context.principal, datamodel)),
-              keyWhere(key, distinct),
+              tuplesWhere(key, distinct),
             ],
           },
           select: Object.fromEntries(key.map((field) => [field, true])),
         });
-        const seen = new Set(rows.map((row) => keyText(key.map((field) => row[field]))));
-        return wanted.map((values) => seen.has(keyText(values)));
+        const seen = new Set(rows.map((row) => tupleText(key.map((field) => row[field]))));
+        return wanted.map((values) => seen.has(tupleText(values)));
       },
       { cache: false, maxBatchSize: MAX_KEYS_PER_STATEMENT },
     );
@@ -90,16 +91,3 @@ function loaderFor(
   }
   return loader;
 }
-
-function keyWhere(key: string[], values: unknown[][]): Row {
-  if (key.length === 1) return { [key[0]!]: { in: values.map((tuple) => tuple[0]) } };
-  return {
-    OR: values.map((tuple) => Object.fromEntries(key.map((field, index) => [field, tuple[index]]))),
-  };
-}
-
-/** Key values compared as text: a BigInt, a Decimal and a number name the same row as their strings. */
-const keyText = (values: readonly unknown[]) =>
-  JSON.stringify(
-    values.map((value) => (value instanceof Date ? value.toISOString() : String(value))),
-  );
