@@ -4,6 +4,9 @@ import type { OrmaiApp } from './app.js';
 import type { Principal } from './policy/principal.js';
 import type { ApprovalGate } from './schema/approval-gate.js';
 import type { NamingOptions } from './schema/naming.js';
+import type { ClaimPaths } from './server/claim-paths.js';
+import type { JwksOptions } from './server/jwks.js';
+import type { RateLimits } from './server/rate-limit.js';
 import { StartupError } from './startup-error.js';
 
 /** `ormai.config.ts`: which app to serve and how. Env vars override it (CONTRACT §1). */
@@ -27,17 +30,52 @@ export interface OrmaiConfig {
   server?: {
     port?: number;
     host?: string;
-    /** Where the endpoints are served (defaults `/graphql`, `/mcp`, `/healthz`). */
+    /** Where the endpoints are served (defaults `/graphql`, `/mcp`, `/healthz`, `/metrics`). */
     paths?: OrmaiPaths;
+    /**
+     * The URL clients reach ormai at (`https://ormai.example.com`), named by the OAuth metadata
+     * and the 401 challenge; default: each request's own origin.
+     */
+    publicUrl?: string;
+    /** Behind a proxy: take the request's origin from X-Forwarded-Proto and X-Forwarded-Host. */
+    trustProxy?: boolean;
   };
   auth?: {
     /** HS256 secret; `ORMAI_JWT_SECRET` overrides. */
     jwtSecret?: string;
+    /** The claim holding the tenant id (default `tenantId`); `claims.tenant` takes precedence. */
     tenantClaim?: string;
+    /**
+     * An identity provider's key set: tokens not signed with HS* are verified against it.
+     * `ORMAI_JWKS_URL`, `ORMAI_JWT_ISSUER` and `ORMAI_JWT_AUDIENCE` override; issuer and audience
+     * are then checked on every JWT, HS256 ones included.
+     */
+    jwks?: JwksOptions;
+    /** Where sub, tenant and roles are in a token (`realm_access.roles`, `['https://x.com/org'].id`). */
+    claims?: ClaimPaths;
+    /** Accept `ormai_sk_…` API keys (`ormai api-key create`) as bearer tokens (default true). */
+    apiKeys?: boolean;
+    /** The OAuth metadata's `authorization_servers` (default: the JWT issuer, when set). */
+    authorizationServers?: string[];
+    /** The OAuth metadata's `scopes_supported`. */
+    scopesSupported?: string[];
     /** Replaces JWT auth: return the request's principal, or null for 401. */
     resolvePrincipal?: (request: Request) => Promise<Principal | null> | Principal | null;
   };
   naming?: NamingOptions;
+  mcp?: {
+    /**
+     * How MCP tools are listed: `function` (default) names every model API accepts (`db_query`,
+     * `orders_recent_for_customer`); `dotted` OrmAI's (`db.query`). tools/call takes either.
+     */
+    toolNames?: 'function' | 'dotted';
+    /**
+     * Browser origins that may call `/mcp` (`'https://app.example.com'`, or `'*'` for any); any
+     * other `Origin` gets 403 (DNS rebinding). Default: none but the server's own on localhost;
+     * requests without `Origin` (agents, CLIs) are not affected.
+     */
+    allowedOrigins?: string[];
+  };
   redaction?: {
     /**
      * Keys the HMAC-SHA256 of hashed fields; `ORMAI_HASH_KEY` overrides. Required with
@@ -57,13 +95,40 @@ export interface OrmaiConfig {
     maxFileBytes?: number;
     /** Refuse reads while the audit log cannot be written (default true); writes are always refused. */
     failClosedReads?: boolean;
+    /**
+     * Answer a read only once its record is written (default false: reads are recorded in the
+     * background, in batches, so a process killed mid-load loses the records still queued; writes
+     * are always recorded before their answer). Costs a write round trip per read batch.
+     */
+    durableReads?: boolean;
+  };
+  /**
+   * Requests (GraphQL operations, MCP tool calls) and rows written per tenant and per principal,
+   * counted in ormai's table so every replica shares them; refused with RATE_LIMITED. Off when absent.
+   */
+  rateLimits?: RateLimits;
+  /** `GET /metrics` (Prometheus text format) and who may scrape it. */
+  metrics?: {
+    /** Serve `/metrics` (default true). */
+    enabled?: boolean;
+    /** Scrapes must send `Authorization: Bearer <token>`; `ORMAI_METRICS_TOKEN` overrides. */
+    token?: string;
+    /**
+     * Client addresses or CIDR ranges that may scrape (`'10.0.0.0/8'`), `'*'` for any. Default:
+     * loopback only (`127.0.0.0/8`, `::1`) without a token, any address with one.
+     */
+    allowFrom?: string[];
+    /** Also export the process's CPU, memory, event-loop and GC metrics as `ormai_*` (default true). */
+    processMetrics?: boolean;
   };
 }
 
 export interface OrmaiPaths {
   graphql?: string;
   mcp?: string;
+  /** The readiness check; liveness and readiness are also at `<healthz>/live` and `<healthz>/ready`. */
   healthz?: string;
+  metrics?: string;
 }
 
 export function defineConfig(config: OrmaiConfig): OrmaiConfig {

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'WRITE_APPROVAL_REQUIRED'
   | 'APPROVAL_SELF_DENIED'
   | 'MAX_AFFECTED_ROWS_EXCEEDED'
+  | 'RATE_LIMITED'
   | 'TOOL_NOT_FOUND'
   | 'INTERNAL_ERROR';
 
@@ -26,6 +27,8 @@ export interface OrmaiErrorOptions {
   details?: Record<string, unknown>;
   /** The HTTP status when this error ends a request before execution (auth). */
   httpStatus?: number;
+  /** Headers of that response (`Retry-After` of RATE_LIMITED). */
+  httpHeaders?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -37,14 +40,16 @@ export class OrmaiError extends GraphQLError {
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: OrmaiErrorOptions = {}) {
-    const { retryable = false, hints = [], details, httpStatus } = options;
+    const { retryable = false, hints = [], details, httpStatus, httpHeaders } = options;
     super(message, {
       extensions: {
         code,
         retryable,
         retryHints: hints,
         ...(details ? { details } : {}),
-        ...(httpStatus ? { http: { status: httpStatus } } : {}),
+        ...(httpStatus
+          ? { http: { status: httpStatus, ...(httpHeaders ? { headers: httpHeaders } : {}) } }
+          : {}),
       },
       ...(options.cause instanceof Error ? { originalError: options.cause } : {}),
     });

@@ -11,6 +11,7 @@ import {
 } from './db/database.js';
 import { type MigrateResult, migrate, migrateOrmai, readMigrations } from './db/migrate.js';
 import { DEFAULT_ORMAI_SCHEMA, type OrmaiTables, ormaiTables } from './db/ormai-tables.js';
+import { tracedSqlAdapter } from './observability/sql-spans.js';
 import { checkPolicy, formatFinding } from './policy/check-policy.js';
 import { compilePolicy, type PolicyEngine } from './policy/compile-policy.js';
 import type { PrismaClientLike } from './schema/context.js';
@@ -197,7 +198,7 @@ function createClient(app: OrmaiApp, db: Database, options: RuntimeOptions) {
     );
   }
   return app.createPrismaClient(
-    db.adapter,
+    tracedSqlAdapter(db.adapter),
     options.logQueries ? { log: [{ emit: 'event', level: 'query' }] } : {},
   );
 }

@@ -127,3 +127,63 @@ describe('the audit queue fills while its sink is down', () => {
     expect(sink.records).toHaveLength(2 * calls.length + MAX_QUEUE);
   });
 });
+
+describe('durable reads: a call is answered only once its record is written', () => {
+  const entry = (traceId: string) =>
+    ({
+      ts: new Date().toISOString(),
+      trace_id: traceId,
+      surface: 'graphql',
+      operation: 'query',
+      model: null,
+      principal_sub: '1',
+      tenant_id: '1',
+      roles: ['agent'],
+      inputs: null,
+      decisions: null,
+      row_count: 0,
+      affected_rows: null,
+      duration_ms: 1,
+      outcome: 'ok',
+      error_code: null,
+      reason: null,
+      before: null,
+      after: null,
+      approval_id: null,
+    }) as never;
+
+  it('waits for every sink, and refuses (rejects) when the record is not written in time', async () => {
+    const fast = new MemoryAuditSink();
+    const slow = new MemoryAuditSink();
+    slow.failing = true;
+    const audit = new AuditLog({ sinks: [fast, slow], durableReads: true });
+    let settled: string | undefined;
+    const waiting = audit.acceptCall(entry('a'.repeat(32)));
+    expect(waiting).toBeInstanceOf(Promise);
+    void waiting!.then(
+      () => (settled = 'written'),
+      () => (settled = 'refused'),
+    );
+    await sleep(150);
+    // one sink wrote it, the other keeps retrying: not answered yet
+    expect(fast.records).toHaveLength(1);
+    expect(settled).toBeUndefined();
+    slow.failing = false;
+    await waiting;
+    expect(slow.records.map((r) => r.trace_id)).toEqual(['a'.repeat(32)]);
+
+    slow.failing = true;
+    await expect(audit.record(entry('b'.repeat(32)), { timeoutMs: 200 })).rejects.toThrow(
+      'not written in time',
+    );
+    slow.failing = false;
+    await audit.close();
+    // the record that timed out was kept and written later, never dropped
+    expect(slow.records.map((r) => r.trace_id)).toContain('b'.repeat(32));
+  });
+
+  it('without durableReads a read is queued and nothing is awaited', () => {
+    const audit = new AuditLog({ sinks: [new MemoryAuditSink()] });
+    expect(audit.acceptCall(entry('c'.repeat(32)))).toBeUndefined();
+  });
+});

@@ -140,7 +140,7 @@ describe.each(DATABASE_KINDS)('audit log on %s', (kind) => {
     }
     const mcpRecord = table.find((record) => record.surface === 'mcp' && record.outcome === 'ok')!;
     expect(mcpRecord).toMatchObject({
-      operation: 'db.query',
+      operation: 'db_query',
       model: 'Order',
       principal_sub: '1',
       tenant_id: '1',

@@ -218,7 +218,7 @@ describe('a second process beside `ormai serve` (real processes, one embedded da
     );
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((tool) => tool.name)).toContain('db.query');
+      expect(tools.map((tool) => tool.name)).toContain('db_query');
       const result = (await client.callTool({
         name: 'db.query',
         arguments: { model: 'Order', select: ['id', 'tenantId'], take: 5 },
@@ -284,7 +284,7 @@ describe('a second process beside `ormai serve` (real processes, one embedded da
     const tail = run(['audit', 'tail', '-n', '50']).stdout;
     expect(tail).toMatch(/graphql mutation updateOrder sub \d+@1 \[support\] ok/);
     expect(tail).toMatch(/graphql approve ormai_approval_request sub 1@1 \[admin\] ok/);
-    expect(tail).toMatch(/mcp db\.query sub 1@1 \[agent\] ok rows=5/);
+    expect(tail).toMatch(/mcp db_query sub 1@1 \[agent\] ok rows=5/);
     const db = await openDatabase({ kind: 'pglite', dataDir: join(cwd, '.ormai', 'pgdata') });
     try {
       expect(

@@ -86,8 +86,10 @@ describe.runIf(URL_)('an already-migrated PostgreSQL database', () => {
     expect(await tables(appSchema)).toEqual(before);
     expect(await tables(ormaiSchema)).toEqual([
       '_ormai_migrations',
+      'ormai_api_key',
       'ormai_approval_request',
       'ormai_audit_log',
+      'ormai_rate_limit',
     ]);
     // a second start reads only: nothing more is applied
     const again = await openRuntime(saasApp, {

@@ -68,9 +68,9 @@ describe('ormai mcp-config', () => {
     const names = (roles: string) =>
       JSON.parse(mcpConfig('--roles', roles).stdout).tools.map((t: { name: string }) => t.name);
     expect(names('support')).toEqual(
-      expect.arrayContaining(['db.update', 'db.delete', 'db.approval_status']),
+      expect.arrayContaining(['db_update', 'db_delete', 'db_approval_status']),
     );
-    expect(names('agent')).not.toContain('db.update');
+    expect(names('agent')).not.toContain('db_update');
   });
 
   it('the stdio server runs this installation by absolute path, in the directory it was asked from', () => {

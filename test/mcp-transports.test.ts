@@ -31,10 +31,10 @@ describe('MCP over Streamable HTTP', () => {
     );
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name)).toEqual([
-      'db.describe_schema',
-      'db.get',
-      'db.query',
-      'db.aggregate',
+      'db_describe_schema',
+      'db_get',
+      'db_query',
+      'db_aggregate',
     ]);
     const result = (await client.callTool({
       name: 'db.aggregate',

@@ -22,20 +22,20 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
   it('lists the read tools and the domain tools for the agent, with the readable models in the schema', async () => {
     const { tools } = await agent.client.listTools();
     expect(tools.map((tool) => tool.name)).toEqual([
-      'db.describe_schema',
-      'db.get',
-      'db.query',
-      'db.aggregate',
-      'orders.recent_for_customer',
-      'customers.top_by_revenue',
+      'db_describe_schema',
+      'db_get',
+      'db_query',
+      'db_aggregate',
+      'orders_recent_for_customer',
+      'customers_top_by_revenue',
     ]);
-    expect(tools.find((tool) => tool.name === 'orders.recent_for_customer')!.inputSchema).toEqual({
+    expect(tools.find((tool) => tool.name === 'orders_recent_for_customer')!.inputSchema).toEqual({
       type: 'object',
       properties: { customerId: { type: 'integer' }, first: { type: 'integer' } },
       required: ['customerId'],
       additionalProperties: false,
     });
-    const queryTool = tools.find((tool) => tool.name === 'db.query')!;
+    const queryTool = tools.find((tool) => tool.name === 'db_query')!;
     expect((queryTool.inputSchema.properties as any).model.enum).toEqual([
       'Tenant',
       'Customer',
@@ -387,8 +387,8 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
       await client.close();
       return names;
     };
-    expect(await tools(['admin'])).toContain('products.margins');
-    expect(await tools(['agent'])).not.toContain('products.margins');
+    expect(await tools(['admin'])).toContain('products_margins');
+    expect(await tools(['agent'])).not.toContain('products_margins');
   });
 
   it('an unknown tool is a protocol error', async () => {
@@ -397,9 +397,9 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
     );
   });
 
-  it('reports every call to the audit hook', async () => {
+  it('reports every call to the audit hook, under the listed name whichever name was called', async () => {
     const client = await connectMcp(app, { tenantId: 3, roles: ['agent'] });
-    await client.call('db.query', { model: 'Order', take: 3 });
+    await client.call('db_query', { model: 'Order', take: 3 });
     await client.call('db.query', { model: 'User' });
     expect(
       client.events.map((event) => [
@@ -409,8 +409,8 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
         event.rowCount ?? null,
       ]),
     ).toEqual([
-      ['db.query', 'ok', null, 3],
-      ['db.query', 'error', 'MODEL_NOT_ALLOWED', null],
+      ['db_query', 'ok', null, 3],
+      ['db_query', 'error', 'MODEL_NOT_ALLOWED', null],
     ]);
     expect(client.events[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
     await client.close();

@@ -110,6 +110,26 @@ describe.runIf(URL_)('the packed tarball in a fresh Prisma project', () => {
     expect(readFileSync(join(installed, manifest.bin.ormai), 'utf8')).not.toMatch(/tsx/);
   });
 
+  it('`ormai/ai` loads without its optional peers, and an adapter names the package it needs', () => {
+    const probe = run('node', [
+      '--input-type=module',
+      '-e',
+      `const ai = await import('ormai/ai');
+       const missing = await ai.aiSdkTools({}, {}).catch((error) => error.message);
+       const langchain = await ai.langchainTools({}, {}).catch((error) => error.message);
+       console.log(JSON.stringify({ exports: Object.keys(ai).sort(), missing, langchain }));`,
+    ]);
+    expect(probe.status, probe.stderr).toBe(0);
+    const { exports, missing, langchain } = JSON.parse(probe.stdout);
+    expect(exports).toEqual(
+      expect.arrayContaining(['aiSdkTools', 'anthropicTools', 'executeToolCall', 'openaiTools']),
+    );
+    expect(missing).toBe('aiSdkTools needs the ai package: npm install ai');
+    expect(langchain).toBe(
+      'langchainTools needs the @langchain/core package: npm install @langchain/core',
+    );
+  });
+
   it('`npx ormai init` writes the config and the policy, and `npx ormai serve` serves one tenant, masked', async () => {
     const init = run('npx', ['--no-install', 'ormai', 'init', '--yes']);
     expect(init.status, `${init.stdout}\n${init.stderr}`).toBe(0);
@@ -194,8 +214,10 @@ describe.runIf(URL_)('the packed tarball in a fresh Prisma project', () => {
     );
     expect(schemas.map((row) => `${row.table_schema}.${row.table_name}`)).toEqual([
       'ormai._ormai_migrations',
+      'ormai.ormai_api_key',
       'ormai.ormai_approval_request',
       'ormai.ormai_audit_log',
+      'ormai.ormai_rate_limit',
       'public._prisma_migrations',
       'public.invoice_lines',
       'public.invoices',

@@ -198,7 +198,7 @@ describe('the quickstarts, each started as a real process', () => {
         );
         try {
           const { tools } = await client.listTools();
-          expect(tools.map((tool) => tool.name)).toContain('db.query');
+          expect(tools.map((tool) => tool.name)).toContain('db_query');
           const result = (await client.callTool({
             name: 'db.query',
             arguments: { model: 'Customer', select: ['id', 'tenantId', 'email'], take: 20 },

@@ -181,7 +181,7 @@ describe.each(DATABASE_KINDS)('type mapping on %s', (kind) => {
       const mcp = await connectMcp(app, ADMIN);
       try {
         const { tools } = await mcp.client.listTools();
-        const dbQuery = tools.find((tool) => tool.name === 'db.query')!;
+        const dbQuery = tools.find((tool) => tool.name === 'db_query')!;
         expect(JSON.stringify(dbQuery.inputSchema)).toContain(
           'status (one of OPEN|PENDING|CLOSED)',
         );
@@ -320,7 +320,7 @@ describe.each(DATABASE_KINDS)('type mapping on %s', (kind) => {
           expect(grouped.structured.error.code, field).toBe('FIELD_NOT_ALLOWED');
         }
         const { tools } = await mcp.client.listTools();
-        const description = JSON.stringify(tools.find((tool) => tool.name === 'db.query'));
+        const description = JSON.stringify(tools.find((tool) => tool.name === 'db_query'));
         expect(description).toContain('checksum (base64; not filterable)');
         expect(description).toContain('tags (list; not filterable)');
       } finally {

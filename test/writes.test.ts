@@ -67,7 +67,7 @@ describe.each(APP_SPECS.map((spec) => [spec.app.name, spec] as const))(
         const names = (await client.listTools()).tools.map((tool) => tool.name);
         expect(
           names.filter(
-            (name) => !['db.describe_schema', 'db.get', 'db.query', 'db.aggregate'].includes(name),
+            (name) => !['db_describe_schema', 'db_get', 'db_query', 'db_aggregate'].includes(name),
           ),
         ).toEqual([]);
         await client.close();
@@ -212,7 +212,7 @@ describe.each(
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
       surface: 'mcp',
-      operation: 'db.update',
+      operation: 'db_update',
       model: mcpUpdate.model,
     });
     await app.audit!.log.flush();
@@ -282,7 +282,7 @@ describe.each(DATABASE_KINDS)('approval machinery on saas on %s', (kind) => {
     });
     const agent = await connectMcp(app, { tenantId: 1, roles: ['agent'] });
     const tools = (await agent.client.listTools()).tools.map((tool) => tool.name);
-    expect(tools).not.toContain('db.update');
+    expect(tools).not.toContain('db_update');
     await expect(
       agent.client.callTool({
         name: 'db.update',
@@ -314,10 +314,10 @@ describe.each(DATABASE_KINDS)('approval machinery on saas on %s', (kind) => {
     const names = (await support.client.listTools()).tools.map((tool) => tool.name);
     expect(names).toEqual(
       expect.arrayContaining([
-        'db.update',
-        'db.delete',
-        'db.bulk_update_by_ids',
-        'db.approval_status',
+        'db_update',
+        'db_delete',
+        'db_bulk_update_by_ids',
+        'db_approval_status',
       ]),
     );
     const noIds = await support.call('db.bulk_update_by_ids', {

@@ -8,6 +8,8 @@ export interface AuditLogOptions {
   batchSize?: number;
   /** Refuse reads too while a sink cannot be written (default true); writes are always refused. */
   failClosedReads?: boolean;
+  /** `acceptCall` waits until the record is written (see the config's `audit.durableReads`). */
+  durableReads?: boolean;
   /** Told about sink failures and recoveries. */
   onError?: (sink: string, error: unknown) => void;
   onRecover?: (sink: string) => void;
@@ -41,6 +43,8 @@ export class AuditLog {
   readonly #maxQueue: number;
   readonly #batchSize: number;
   readonly #failClosedReads: boolean;
+  /** Records a caller waits for (`record`): how many sinks have yet to write each. */
+  readonly #waiting = new Map<AuditEntry, { remaining: number; written: () => void }>();
   #closed = false;
 
   constructor(private readonly options: AuditLogOptions) {
@@ -67,10 +71,48 @@ export class AuditLog {
 
   /** Takes a record; it is written shortly. Throws only when the queue is full. */
   accept(given: AuditEntry, options: { except?: string | undefined } = {}): void {
+    this.#enqueue(given, options.except);
+  }
+
+  /**
+   * Takes the record of a call about to be answered: with `durableReads`, a promise to await
+   * before answering (`record`); otherwise the record is queued and nothing is returned.
+   */
+  acceptCall(given: AuditEntry): Promise<void> | undefined {
+    if (this.options.durableReads) return this.record(given);
+    this.#enqueue(given);
+    return undefined;
+  }
+
+  /**
+   * Takes a record and resolves once every sink has written it: a caller that answers only then
+   * never acknowledges a call whose record a crash could lose. Rejects with AuditUnavailableError
+   * when that takes longer than `timeoutMs` (the record stays queued and is written later).
+   */
+  record(given: AuditEntry, options: { timeoutMs?: number } = {}): Promise<void> {
+    const { entry, queues } = this.#enqueue(given);
+    if (queues === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(entry);
+        reject(new AuditUnavailableError('the audit record was not written in time'));
+      }, options.timeoutMs ?? 5000);
+      timer.unref();
+      this.#waiting.set(entry, {
+        remaining: queues,
+        written: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  #enqueue(given: AuditEntry, except?: string): { entry: AuditEntry; queues: number } {
     if (this.#closed) throw new AuditUnavailableError('the audit log is closed');
     // a value JSON cannot hold (a bigint) would fail its sink on every retry: made JSON first
     const entry = asJsonEntry(given);
-    const queues = this.#queues.filter((queue) => queue.sink.name !== options.except);
+    const queues = this.#queues.filter((queue) => queue.sink.name !== except);
     const full = queues.find((queue) => queue.pending.length >= this.#maxQueue);
     if (full) {
       throw new AuditUnavailableError(
@@ -80,6 +122,20 @@ export class AuditLog {
     for (const queue of queues) {
       queue.pending.push(entry);
       if (queue.healthy && !queue.draining) this.#drain(queue);
+    }
+    return { entry, queues: queues.length };
+  }
+
+  #written(batch: AuditEntry[]) {
+    if (this.#waiting.size === 0) return;
+    for (const entry of batch) {
+      const waiter = this.#waiting.get(entry);
+      if (!waiter) continue;
+      waiter.remaining -= 1;
+      if (waiter.remaining === 0) {
+        this.#waiting.delete(entry);
+        waiter.written();
+      }
     }
   }
 
@@ -144,6 +200,7 @@ export class AuditLog {
           return;
         }
         queue.pending.splice(0, batch.length);
+        this.#written(batch);
         if (!queue.healthy) this.options.onRecover?.(queue.sink.name);
         queue.healthy = true;
         queue.retryDelay = 100;

@@ -125,12 +125,25 @@ export class SqlAuditSink implements AuditSink {
   }
 }
 
+/**
+ * How long an append may wait for its turn on the chain, and run (the rest of its transaction: the
+ * insert and the commit), before it fails and is retried (a sink) or rolled back (a write).
+ */
+export const CHAIN_APPEND_TIMEOUT_MS = 15_000;
+
 /** Inserts entries after the current last record, inside the caller's transaction. */
 export async function writeChained(
   tx: Pick<SqlDriver, 'query'>,
   entries: AuditEntry[],
   tables: OrmaiTables,
 ): Promise<AuditRecord[]> {
+  // Every gateway process on the database appends to this one chain in turn, and a turn lasts until
+  // its holder commits (a busy process's event loop can stretch that). Waiting for it is not the
+  // caller's query running long: the role's statement budget (the connection's statement_timeout)
+  // would fail the append, and with it the sink or the write; the append has a bound of its own.
+  await tx.query("SELECT set_config('statement_timeout', $1, true) AS timeout", [
+    String(CHAIN_APPEND_TIMEOUT_MS),
+  ]);
   // one chain per table: the lock is named after the qualified table
   await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [
     advisoryLockKey(tables.auditLog),

@@ -6,16 +6,26 @@ import { migrateOrmai } from '../db/migrate.js';
 import { ormaiTables } from '../db/ormai-tables.js';
 import { describeError } from '../describe-error.js';
 import { proxyStdioToHttp, serveStdio } from '../mcp-bridge/index.js';
+import { startTracing } from '../observability/otel-sdk.js';
 import { compilePolicy } from '../policy/compile-policy.js';
 import { explainPolicy } from '../policy/explain.js';
 import type { Principal } from '../policy/principal.js';
 import { openRuntime, runtimeOptionsFromConfig } from '../runtime.js';
+import { isApiKey } from '../server/api-keys.js';
 import { createAuditLog } from '../server/audit-setup.js';
-import { resolveJwtSecret, signToken, verifyToken } from '../server/auth.js';
+import {
+  identitySettings,
+  resolveJwtSecret,
+  signingOptions,
+  signToken,
+  verifyToken,
+} from '../server/auth.js';
 import { bridgeOptions, createOrmai, type Ormai } from '../server/create-ormai.js';
 import { createGateway } from '../server/gateway.js';
 import { DEFAULT_HOST, DEFAULT_PORT, deferredHandler, listen } from '../server/http-server.js';
+import { createJwksVerifier } from '../server/jwks.js';
 import { createLogger } from '../server/logger.js';
+import { apiKeyCommand } from './api-keys.js';
 import { durationFrom, listenFailure, portFrom } from './arguments.js';
 import { tailAudit, verifyAudit } from './audit.js';
 import { runChecks } from './check.js';
@@ -42,6 +52,8 @@ program
   .option('-p, --port <port>', `port (env PORT; default ${DEFAULT_PORT})`)
   .option('-H, --host <host>', `host (env HOST; default ${DEFAULT_HOST})`)
   .action(async (opts: { config: string; port?: string; host?: string }) => {
+    // started before anything is traced; the OTEL_* variables decide (off without them)
+    const tracing = await startTracing(process.env, (line) => process.stderr.write(`${line}\n`));
     const config = await loadConfig(opts.config);
     const logger = createLogger();
     const port =
@@ -82,6 +94,8 @@ program
     print(`  GraphQL + GraphiQL  ${running.url}${ormai.paths.graphql}`);
     print(`  MCP (HTTP)          ${running.url}${ormai.paths.mcp}`);
     print(`  health              ${running.url}${ormai.paths.healthz}`);
+    if (ormai.metrics) print(`  metrics             ${running.url}${ormai.paths.metrics}`);
+    if (tracing) print('  traces              exported as the OTEL_* variables say');
     const principals = config.app.devPrincipals ?? [];
     if (principals.length > 0) {
       print();
@@ -113,6 +127,8 @@ program
       forget();
       await running.close();
       await ormai.close();
+      // the spans still batched are exported before the process ends
+      await tracing?.shutdown().catch(() => {});
       process.exit(0);
     };
     process.on('SIGINT', () => void stop('SIGINT'));
@@ -134,9 +150,13 @@ program
     const logger = createLogger();
     const needsToken = () =>
       new Error(
-        'ormai mcp needs ORMAI_TOKEN (a JWT from `ormai token`) and ORMAI_JWT_SECRET to verify it; or pass --dev-principal explicitly',
+        'ormai mcp needs ORMAI_TOKEN (a JWT from `ormai token` with ORMAI_JWT_SECRET to verify it, a token of the identity provider of ORMAI_JWKS_URL, or an API key); or pass --dev-principal explicitly',
       );
-    const tenantClaim = config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {};
+    // the server's own rules: claim paths, issuer, audience, the identity provider's keys
+    const identity = identitySettings(config.auth);
+    const jwks = identity.jwks ? createJwksVerifier(identity.jwks) : undefined;
+    const verifyWith = (secret: string) =>
+      verifyToken(token!, { ...signingOptions(secret, identity), jwks });
     const token = process.env.ORMAI_TOKEN;
     let principal: Principal | undefined;
     if (opts.devPrincipal) {
@@ -150,7 +170,8 @@ program
     if (server) {
       // the server holds the embedded database: its /mcp serves the calls (and records each one);
       // a token is checked here first so that a bad one fails now, with a message
-      if (!principal) await verifyToken(token!, { secret: server.secret, ...tenantClaim });
+      // (an API key is the server's to look up)
+      if (!principal && !isApiKey(token!)) await verifyWith(server.secret);
       const dev = principal;
       const bearer = dev ? () => tokenFor(server, config, dev) : token!;
       const url = new URL(server.paths.mcp, server.url);
@@ -160,13 +181,17 @@ program
       await proxyStdioToHttp({ url, token: bearer });
       return;
     }
-    if (!principal) {
+    if (!principal && !isApiKey(token!)) {
       const secret = process.env.ORMAI_JWT_SECRET ?? config.auth?.jwtSecret ?? '';
-      if (!secret) throw needsToken();
-      principal = await verifyToken(token!, { secret, ...tenantClaim });
+      if (!secret && !jwks) throw needsToken();
+      principal = await verifyWith(secret);
     }
     const ormai = await createOrmai(config, { logger, log: say });
     try {
+      // an API key is looked up in the database just opened, as /mcp would
+      principal ??= await ormai.gateway.authenticate(
+        new Request('http://ormai.stdio/', { headers: { authorization: `Bearer ${token}` } }),
+      );
       await serveStdio(bridgeOptions(ormai.gateway, logger, config, ormai.audit), principal);
     } finally {
       await ormai.close();
@@ -472,6 +497,8 @@ auditCommand
     },
   );
 
+program.addCommand(apiKeyCommand(print));
+
 program
   .command('token')
   .description('print a JWT signed with ORMAI_JWT_SECRET')
@@ -479,26 +506,42 @@ program
   .option('--tenant <id>', 'the tenant id claim')
   .option('--roles <roles>', 'comma-separated roles', 'agent')
   .option('--expires <span>', 'lifetime, e.g. 30m, 12h or 7d', '12h')
-  .action(async (opts: { sub: string; tenant?: string; roles: string; expires: string }) => {
-    const expiresIn = durationFrom(opts.expires);
-    const secret = process.env.ORMAI_JWT_SECRET;
-    if (!secret) {
-      throw new Error(
-        'set ORMAI_JWT_SECRET to the secret the server uses (tokens are signed with it)',
+  .option('-c, --config <file>', "write the claims where this config's auth.claims reads them")
+  .action(
+    async (opts: {
+      sub: string;
+      tenant?: string;
+      roles: string;
+      expires: string;
+      config?: string;
+    }) => {
+      const expiresIn = durationFrom(opts.expires);
+      const secret = process.env.ORMAI_JWT_SECRET;
+      if (!secret) {
+        throw new Error(
+          'set ORMAI_JWT_SECRET to the secret the server uses (tokens are signed with it)',
+        );
+      }
+      const tenant =
+        opts.tenant === undefined
+          ? null
+          : /^\d+$/.test(opts.tenant)
+            ? Number(opts.tenant)
+            : opts.tenant;
+      const roles = opts.roles
+        .split(',')
+        .map((role) => role.trim())
+        .filter(Boolean);
+      // with the issuer and audience the server checks (ORMAI_JWT_ISSUER, ORMAI_JWT_AUDIENCE)
+      const auth = opts.config ? (await loadConfig(opts.config)).auth : undefined;
+      print(
+        await signToken(
+          { sub: opts.sub, tenantId: tenant, roles, expiresIn },
+          signingOptions(secret, identitySettings(auth)),
+        ),
       );
-    }
-    const tenant =
-      opts.tenant === undefined
-        ? null
-        : /^\d+$/.test(opts.tenant)
-          ? Number(opts.tenant)
-          : opts.tenant;
-    const roles = opts.roles
-      .split(',')
-      .map((role) => role.trim())
-      .filter(Boolean);
-    print(await signToken({ sub: opts.sub, tenantId: tenant, roles, expiresIn }, { secret }));
-  });
+    },
+  );
 
 /** `sub=1,tenant=1,roles=agent+support` → a principal. */
 function parsePrincipalSpec(spec: string): Principal {

@@ -68,6 +68,7 @@ export function mcpClientConfig(config: OrmaiConfig, options: McpConfigOptions):
           ...(config.naming ? { naming: config.naming } : {}),
         }),
       domainTools: config.app.domainTools ?? [],
+      ...(config.mcp?.toolNames ? { toolNames: config.mcp.toolNames } : {}),
     },
     principal,
   );

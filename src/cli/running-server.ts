@@ -5,7 +5,7 @@ import { lockFileOf, runningHolderOf } from '../db/embedded-lock.js';
 import { describeError } from '../describe-error.js';
 import type { Principal } from '../policy/principal.js';
 import { runtimeOptionsFromConfig } from '../runtime.js';
-import { signToken } from '../server/auth.js';
+import { identitySettings, signingOptions, signToken } from '../server/auth.js';
 
 /**
  * What `ormai serve` on the embedded database tells the CLI of the same host, so that `approvals`
@@ -110,12 +110,10 @@ export function tokenFor(
   principal: Pick<Principal, 'sub' | 'tenantId' | 'roles'>,
 ): Promise<string> {
   const { sub, tenantId, roles } = principal;
+  // issuer, audience and claim paths as the server checks them
   return signToken(
     { sub, tenantId, roles: [...roles], expiresIn: '1h' },
-    {
-      secret: server.secret,
-      ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
-    },
+    signingOptions(server.secret, identitySettings(config.auth)),
   );
 }
 

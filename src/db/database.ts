@@ -35,6 +35,8 @@ export interface Database {
   readonly sql: SqlDriver;
   /** The Prisma driver adapter; absent when the app handed ormai its own PrismaClient. */
   readonly adapter?: SqlDriverAdapterFactory;
+  /** The pg pool ormai opened (PostgreSQL): its connection counts are exported as metrics. */
+  readonly pool?: Pick<Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
   close(): Promise<void>;
 }
 
@@ -304,6 +306,7 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
     schema,
     sql: driverOf(pool),
     adapter: new PrismaPg(pool, { schema }) as unknown as SqlDriverAdapterFactory,
+    pool,
     close: () => pool.end(),
   };
 }

@@ -8,6 +8,8 @@ export interface OrmaiTables {
   schema: string;
   auditLog: string;
   approvalRequest: string;
+  rateLimit: string;
+  apiKey: string;
   migrations: string;
 }
 
@@ -17,6 +19,8 @@ export function ormaiTables(schema: string = DEFAULT_ORMAI_SCHEMA): OrmaiTables 
     schema,
     auditLog: qualified('ormai_audit_log'),
     approvalRequest: qualified('ormai_approval_request'),
+    rateLimit: qualified('ormai_rate_limit'),
+    apiKey: qualified('ormai_api_key'),
     migrations: qualified('_ormai_migrations'),
   };
 }

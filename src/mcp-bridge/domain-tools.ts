@@ -15,7 +15,8 @@ import {
   validate,
 } from 'graphql';
 import type { DomainTool } from '../app.js';
-import type { ToolDefinition } from './tools.js';
+import { operationOutputSchema, orError } from './output-schemas.js';
+import { READ_ONLY, type ToolDefinition } from './tools.js';
 
 export interface PreparedDomainTool {
   tool: DomainTool;
@@ -69,7 +70,8 @@ export function domainToolsFor(
           ...(required.length > 0 ? { required } : {}),
           additionalProperties: false,
         },
-        annotations: { readOnlyHint: true, openWorldHint: false },
+        outputSchema: orError(operationOutputSchema(schema, operation)),
+        annotations: READ_ONLY,
       };
     });
 }
@@ -83,14 +85,18 @@ function jsonSchemaOf(type: GraphQLInputType, depth = 0): Record<string, unknown
   if (isInputObjectType(named)) {
     // deep recursive inputs (where) are described by name, not unrolled
     if (depth > 1) return { type: 'object', description: named.name };
+    const fields = Object.values(named.getFields());
+    const required = fields
+      .filter((field) => isNonNullType(field.type) && field.defaultValue === undefined)
+      .map((field) => field.name);
+    // GraphQL refuses fields an input object does not declare
     return {
       type: 'object',
       properties: Object.fromEntries(
-        Object.values(named.getFields()).map((field) => [
-          field.name,
-          jsonSchemaOf(field.type, depth + 1),
-        ]),
+        fields.map((field) => [field.name, jsonSchemaOf(field.type, depth + 1)]),
       ),
+      ...(required.length > 0 ? { required } : {}),
+      additionalProperties: false,
     };
   }
   if (isScalarType(named)) {

@@ -1,6 +1,16 @@
-import type { CompiledField, CompiledPolicy } from '../policy/compile-policy.js';
+import type { CompiledField, CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
 import { enumValuesFor, FILTER_OPS, isExactNumeric } from '../policy/field-types.js';
 import type { WriteKind } from '../policy/types.js';
+import { DB_OUTPUTS, type JsonSchema, orError } from './output-schemas.js';
+
+/** What a tool does to the database, for clients that ask before a destructive call. */
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  /** ormai's tools reach only the database they are served from. */
+  openWorldHint: false;
+}
 
 export interface ToolDefinition {
   name: string;
@@ -12,17 +22,64 @@ export interface ToolDefinition {
     required?: string[];
     additionalProperties?: boolean;
   };
-  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; openWorldHint?: boolean };
+  /** What structuredContent holds: the result, or `{error, trace_id}` with isError. */
+  outputSchema: { type: 'object' } & JsonSchema;
+  annotations: ToolAnnotations;
 }
 
 export const READ_TOOLS = ['db.describe_schema', 'db.get', 'db.query', 'db.aggregate'] as const;
+export const WRITE_TOOLS = [
+  'db.create',
+  'db.update',
+  'db.delete',
+  'db.bulk_update_by_ids',
+  'db.approval_status',
+] as const;
 
-/** A row's key: its value (a BigInt as a string of digits), or an object of a compound key's fields. */
-const KEY_SCHEMA = {
-  type: ['integer', 'string', 'object'],
-  description:
-    'the primary key: its value, or for a compound key an object of its fields, e.g. {"orgId": 1, "id": 5} (describe_schema lists each model\'s key)',
+export const READ_ONLY: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
 };
+
+/** The output schema of a db.* tool. */
+function outputOf(name: string): ToolDefinition['outputSchema'] {
+  return orError(DB_OUTPUTS[name]!);
+}
+
+/**
+ * A row's key: its value (a BigInt as a string of digits), or for the models among these with a
+ * compound key an object of the key's fields. Alternatives rather than a list of types, so that
+ * every object in the schema names its properties (OpenAI's strict mode needs that).
+ */
+function keySchema(models: readonly (CompiledModel | undefined)[]) {
+  const compound = [
+    ...new Set(
+      models.flatMap((model) =>
+        model && model.primaryKey.length > 1 ? model.primaryKey.map((field) => field.name) : [],
+      ),
+    ),
+  ];
+  const scalar = [{ type: 'number' }, { type: 'string' }];
+  return {
+    anyOf: [
+      ...scalar,
+      ...(compound.length > 0
+        ? [
+            {
+              type: 'object',
+              description: 'a compound key: each of its fields',
+              properties: Object.fromEntries(compound.map((name) => [name, { anyOf: scalar }])),
+              additionalProperties: false,
+            },
+          ]
+        : []),
+    ],
+    description:
+      'the primary key: its value, or for a compound key an object of its fields, e.g. {"orgId": 1, "id": 5} (describe_schema lists each model\'s key)',
+  };
+}
 
 /** The write tools a caller may use: listed only when the policy enables that write for its roles. */
 export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
@@ -43,20 +100,25 @@ export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
     type: 'string',
     description: 'why: recorded with the change (required by the policy)',
   };
-  const write = { readOnlyHint: false, destructiveHint: false, openWorldHint: false };
+  // a create adds a row (again on a retry); an update or a delete overwrites what was there (the
+  // audit record keeps it), and repeating one leaves the row as the first call did
+  const create = { ...READ_ONLY, readOnlyHint: false, idempotentHint: false };
+  const overwrite = { ...READ_ONLY, readOnlyHint: false, destructiveHint: true };
   const tools: ToolDefinition[] = [];
   const add = (
     kind: WriteKind,
-    tool: Omit<ToolDefinition, 'inputSchema'> & {
-      properties: Record<string, unknown>;
+    tool: Omit<ToolDefinition, 'inputSchema' | 'outputSchema'> & {
+      properties: (id: unknown) => Record<string, unknown>;
       required: string[];
     },
   ) => {
     const models = modelsFor(kind);
     if (models.length === 0) return;
-    const { properties, required, ...rest } = tool;
+    const { properties: propertiesFor, required, ...rest } = tool;
+    const properties = propertiesFor(keySchema(models.map((name) => policy.models.get(name))));
     tools.push({
       ...rest,
+      outputSchema: outputOf(rest.name),
       inputSchema: {
         type: 'object',
         properties: { model: { type: 'string', enum: models }, ...properties },
@@ -65,43 +127,42 @@ export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
       },
     });
   };
-  const id = KEY_SCHEMA;
   add('create', {
     name: 'db.create',
     title: 'Create a row',
     description: `Creates one row in your tenant: {data, id, success}. Fields you may set: ${fieldsFor('create')}.`,
-    properties: { data: { type: 'object' }, reason },
+    properties: () => ({ data: { type: 'object' }, reason }),
     required: ['data'],
-    annotations: write,
+    annotations: create,
   });
   add('update', {
     name: 'db.update',
     title: 'Update a row by id',
     description: `Changes one row by its id: {data, success, found}. Fields you may change: ${fieldsFor('update')}.`,
-    properties: { id, data: { type: 'object' }, reason },
+    properties: (id) => ({ id, data: { type: 'object' }, reason }),
     required: ['id', 'data'],
-    annotations: write,
+    annotations: overwrite,
   });
   add('delete', {
     name: 'db.delete',
     title: 'Delete a row by id',
     description:
       'Deletes one row by its id, softly (it disappears from reads) unless hard is allowed: {success, found, soft_deleted}. It may wait for approval: then poll db.approval_status.',
-    properties: { id, reason, hard: { type: 'boolean', default: false } },
+    properties: (id) => ({ id, reason, hard: { type: 'boolean', default: false } }),
     required: ['id'],
-    annotations: { ...write, destructiveHint: true },
+    annotations: overwrite,
   });
   add('bulk', {
     name: 'db.bulk_update_by_ids',
     title: 'Update rows by ids',
     description: `Applies one change to the rows with these ids: {updated_count, success, failed_ids}. Fields you may change: ${fieldsFor('bulk')}. Large batches may wait for approval.`,
-    properties: {
+    properties: (id) => ({
       ids: { type: 'array', items: id, minItems: 1 },
       data: { type: 'object' },
       reason,
-    },
+    }),
     required: ['ids', 'data'],
-    annotations: write,
+    annotations: overwrite,
   });
   if (tools.length > 0) {
     tools.push({
@@ -115,7 +176,8 @@ export function writeTools(policy: CompiledPolicy): ToolDefinition[] {
         required: ['approval_id'],
         additionalProperties: false,
       },
-      annotations: { readOnlyHint: true, openWorldHint: false },
+      outputSchema: outputOf('db.approval_status'),
+      annotations: READ_ONLY,
     });
   }
   return tools;
@@ -153,6 +215,8 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
     description: `One of the models you can read. Fields: ${fieldsByModel}`,
   };
   const names = { type: 'array', items: { type: 'string' } };
+  // no filter takes a null, an object or a list of lists
+  const scalar = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] };
   const condition = {
     type: 'object',
     properties: {
@@ -163,6 +227,7 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
       },
       op: { type: 'string', enum: [...FILTER_OPS] },
       value: {
+        anyOf: [scalar, { type: 'array', items: scalar }],
         description:
           'a value; a list for in/not_in; [low, high] for between; true/false for is_null; for an enum field one of its values (listed with the fields) as a string, with eq ne in not_in is_null only',
       },
@@ -195,8 +260,6 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
       additionalProperties: false,
     },
   };
-  const readOnly = { readOnlyHint: true, openWorldHint: false };
-
   return [
     {
       name: 'db.describe_schema',
@@ -208,7 +271,8 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
         properties: { model: { ...model, description: 'only this model' } },
         additionalProperties: false,
       },
-      annotations: readOnly,
+      outputSchema: outputOf('db.describe_schema'),
+      annotations: READ_ONLY,
     },
     {
       name: 'db.get',
@@ -217,11 +281,17 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
         'One row by its primary key: {data, found}. found is false when the row does not exist or is not visible to you.',
       inputSchema: {
         type: 'object',
-        properties: { model, id: KEY_SCHEMA, select: names, include },
+        properties: {
+          model,
+          id: keySchema([...policy.models.values()]),
+          select: names,
+          include,
+        },
         required: ['model', 'id'],
         additionalProperties: false,
       },
-      annotations: readOnly,
+      outputSchema: outputOf('db.get'),
+      annotations: READ_ONLY,
     },
     {
       name: 'db.query',
@@ -252,7 +322,8 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
         required: ['model'],
         additionalProperties: false,
       },
-      annotations: readOnly,
+      outputSchema: outputOf('db.query'),
+      annotations: READ_ONLY,
     },
     {
       name: 'db.aggregate',
@@ -271,7 +342,8 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
         required: ['model', 'operation'],
         additionalProperties: false,
       },
-      annotations: readOnly,
+      outputSchema: outputOf('db.aggregate'),
+      annotations: READ_ONLY,
     },
   ];
 }

@@ -74,7 +74,7 @@ export const budgetsSchema = z
     statementTimeoutMs: z.number().int().positive().optional(),
     /** Complexity score at most (a list field multiplies its children by its `first`). */
     maxComplexity: z.number().int().positive().optional(),
-    /** GraphQL depth, aliases, directives and tokens at most (graphql-armor). */
+    /** GraphQL depth, aliases, directives and tokens at most. */
     maxDepth: z.number().int().positive().optional(),
     maxAliases: z.number().int().nonnegative().optional(),
     maxDirectives: z.number().int().nonnegative().optional(),

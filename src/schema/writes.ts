@@ -438,28 +438,33 @@ function addApprovalFields(parts: SchemaParts) {
           },
         );
       }
-      // the decision's own record, in the transaction that makes it (and runs the write)
-      await context.recordWrite?.(transactionSql(tx), {
-        operation: `${decision} ormai_approval_request`,
-        model: row.model,
-        principal: approver,
-        inputs: decision === 'reject' ? { id, reason: reason ?? null } : { id },
-        reason: reason ?? null,
-        before: { status: 'pending' },
-        after: { status: decision === 'approve' ? 'approved' : 'rejected' },
-        affectedRows: 1,
-        approvalId: id,
-        decisions: {
-          decision,
-          request: {
-            operation: row.operation,
-            model: row.model,
-            requestedBy: principalFacts(requester),
+      // The decision's own record, in the transaction that makes it (and runs the write). It is
+      // appended last, after the write: an append holds the audit chain, which every gateway
+      // process on the database shares, until this transaction commits, so it must not wait on the
+      // rows the write locks meanwhile (nor deadlock with a write that holds them and waits its turn).
+      const recordDecision = () =>
+        context.recordWrite?.(transactionSql(tx), {
+          operation: `${decision} ormai_approval_request`,
+          model: row.model,
+          principal: approver,
+          inputs: decision === 'reject' ? { id, reason: reason ?? null } : { id },
+          reason: reason ?? null,
+          before: { status: 'pending' },
+          after: { status: decision === 'approve' ? 'approved' : 'rejected' },
+          affectedRows: 1,
+          approvalId: id,
+          decisions: {
+            decision,
+            request: {
+              operation: row.operation,
+              model: row.model,
+              requestedBy: principalFacts(requester),
+            },
+            ...(own ? { selfApproval: true } : {}),
           },
-          ...(own ? { selfApproval: true } : {}),
-        },
-      });
+        });
       if (decision === 'reject') {
+        await recordDecision();
         const [rejected] = (await tx.$queryRawUnsafe(
           `UPDATE ${approvalTable(context)} SET status = 'rejected', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
           id,
@@ -489,6 +494,7 @@ function addApprovalFields(parts: SchemaParts) {
           approvedBy: principalFacts(approver),
         }),
       );
+      await recordDecision();
       const [approved] = (await tx.$queryRawUnsafe(
         `UPDATE ${approvalTable(context)} SET status = 'approved', decided_at = now(), decided_by = $2, result = $3::jsonb WHERE id = $1 RETURNING *`,
         id,

@@ -94,7 +94,7 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
           approvalId: typeof approvalId === 'string' ? approvalId : null,
         });
         try {
-          options.audit.accept(entry);
+          await options.audit.acceptCall(entry);
         } catch (error) {
           if (!(error instanceof AuditUnavailableError)) throw error;
           // the queue is full (a long sink outage): refused like any call while the sink is down,

@@ -4,6 +4,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { entryFor } from '../audit/entries.js';
 import { type AuditSink, JsonlAuditSink, SqlAuditSink } from '../audit/sinks.js';
 import type { OrmaiConfig } from '../config.js';
+import type { RefusedCallEvent } from '../mcp-bridge/http.js';
 import type { ToolCallEvent } from '../mcp-bridge/server.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
@@ -27,6 +28,7 @@ export function createAuditLog(config: OrmaiConfig, runtime: Runtime, logger: Lo
     ...(config.audit?.failClosedReads !== undefined
       ? { failClosedReads: config.audit.failClosedReads }
       : {}),
+    ...(config.audit?.durableReads ? { durableReads: true } : {}),
     onError: (sink, error) =>
       logger.error(
         { sink, err: error },
@@ -44,7 +46,8 @@ export function auditToolCall(
   return (event: ToolCallEvent) => {
     if (event.recorded) return;
     const model = typeof event.arguments.model === 'string' ? event.arguments.model : null;
-    audit.accept(
+    // awaited by the bridge when reads are durable: a record not written refuses the call
+    return audit.acceptCall(
       entryFor({
         traceId: event.traceId,
         surface: 'mcp',
@@ -59,5 +62,53 @@ export function auditToolCall(
         startedAt: new Date(Date.now() - event.durationMs),
       }),
     );
+  };
+}
+
+/**
+ * `/mcp`'s hook for refused requests (origin, authentication, a malformed message): one record
+ * each, outcome error, so a probe or a rebinding page leaves a trace. The principal is null unless
+ * the request authenticated before its message was found malformed. A record the log cannot take
+ * (its queue full) is logged: the request is refused either way.
+ */
+export function auditRefusedCall(
+  audit: AuditLog,
+  policyFor: (principal: Principal) => CompiledPolicy,
+  logger: Logger,
+) {
+  return (event: RefusedCallEvent) => {
+    const principal = event.principal ?? null;
+    const entry = entryFor({
+      traceId: event.traceId,
+      surface: 'mcp',
+      operation: `${event.request.method} ${new URL(event.request.url).pathname}`,
+      models: [],
+      principal,
+      policy: principal ? policyFor(principal) : null,
+      inputs: {
+        origin: event.request.headers.get('origin'),
+        ...(event.jsonRpcCode !== undefined ? { jsonrpc_error: event.jsonRpcCode } : {}),
+      },
+      rowCount: null,
+      durationMs: event.durationMs,
+      errorCode: event.code,
+      startedAt: new Date(Date.now() - event.durationMs),
+    });
+    try {
+      audit.accept({
+        ...entry,
+        decisions: {
+          ...(entry.decisions as Record<string, unknown>),
+          refused: event.reason,
+          status: event.status,
+        },
+        reason: `${event.reason}: ${event.message}`,
+      });
+    } catch (error) {
+      logger.error(
+        { err: error, traceId: event.traceId, refused: event.reason },
+        'a refused MCP request could not be recorded',
+      );
+    }
   };
 }

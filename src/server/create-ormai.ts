@@ -4,15 +4,25 @@ import type { RawSqlClient } from '../db/database.js';
 import {
   createMcpHttpHandler,
   type McpBridgeOptions,
+  originPolicy,
+  preparedDomainTools,
   type ToolCallEvent,
 } from '../mcp-bridge/index.js';
+import { OrmaiMetrics } from '../observability/metrics.js';
+import { resolveMetricsAccess } from '../observability/metrics-endpoint.js';
+import { observeRefusedCall, observeToolCall, tracedExecute } from '../observability/tool-calls.js';
+import { traceHttp } from '../observability/tracing.js';
 import { openRuntime, type Runtime, runtimeOptionsFromConfig } from '../runtime.js';
 import type { PrismaClientLike } from '../schema/context.js';
-import { auditToolCall, createAuditLog } from './audit-setup.js';
-import { resolveJwtSecret, signToken } from './auth.js';
+import { ApiKeyStore } from './api-keys.js';
+import { auditRefusedCall, auditToolCall, createAuditLog } from './audit-setup.js';
+import { identitySettings, resolveJwtSecret, signingOptions, signToken } from './auth.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { toNodeHandler } from './http-server.js';
+import { createJwksVerifier } from './jwks.js';
 import { createLogger, type Logger } from './logger.js';
+import { protectedResourceFromConfig } from './oauth.js';
+import { checkRateLimits, createRateLimiter } from './rate-limit.js';
 import { createRouter, DEFAULT_PATHS, type FetchHandler } from './router.js';
 
 export interface CreateOrmaiOptions {
@@ -32,7 +42,7 @@ export interface CreateOrmaiOptions {
 
 /** ormai mounted in a server: Web-standard handlers, plus what the CLI and tests need to see. */
 export interface Ormai {
-  /** Every endpoint by path (GraphQL, MCP, health): `fetch(request) → response`. */
+  /** Every endpoint by path (GraphQL, MCP, health, metrics): `fetch(request) → response`. */
   fetch: FetchHandler;
   /** GraphQL only (GraphiQL on GET from a browser), whatever the request's path. */
   graphql: FetchHandler;
@@ -53,6 +63,15 @@ export interface Ormai {
     tenantId: number | string | null;
     roles: string[];
   }): Promise<string>;
+  /**
+   * The MCP tools as `/mcp` serves them (policy, budgets, one audit record per call), for agents
+   * in this process: `ormai/ai` turns them into AI SDK, LangChain, OpenAI and Anthropic tools.
+   */
+  tools: McpBridgeOptions;
+  /** What `/metrics` serves (its `registry` can be merged into an app's); undefined when disabled. */
+  metrics: OrmaiMetrics | undefined;
+  /** The API keys of ormai's table (`ormai api-key`); undefined when `auth.apiKeys` is false. */
+  apiKeys: ApiKeyStore | undefined;
   /** Flushes the audit log and closes what ormai opened (never a PrismaClient you passed). */
   close(): Promise<void>;
 }
@@ -71,8 +90,27 @@ export async function createOrmai(
     config.auth?.jwtSecret && !env.ORMAI_JWT_SECRET
       ? { secret: config.auth.jwtSecret, generated: false }
       : resolveJwtSecret(env);
+  // a bad claim path, JWKS URL or public URL stops the start before the database is opened
+  const identity = identitySettings(config.auth, env);
+  const jwks = identity.jwks
+    ? createJwksVerifier(identity.jwks, {
+        onUnavailable: (error) => logger.error({ err: error.cause }, error.message),
+      })
+    : undefined;
+  const protectedResource = protectedResourceFromConfig(
+    config,
+    identity.issuer,
+    config.server?.paths?.mcp ?? DEFAULT_PATHS.mcp,
+  );
   // refused before the database is opened: production needs a hash key of its own
   const hashKey = resolveHashKey(config, env);
+  const metricsAccess = resolveMetricsAccess(config.metrics, env);
+  // so are domain tools that do not parse or whose names collide as function names
+  preparedDomainTools(config.app.domainTools);
+  // and an mcp.allowedOrigins entry that is no origin
+  originPolicy(config.mcp?.allowedOrigins);
+  if (config.rateLimits)
+    checkRateLimits(config.rateLimits, Object.keys(config.app.policy.roles ?? {}));
   const runtime = await openRuntime(config.app, {
     ...runtimeOptionsFromConfig(config, env),
     hashKey: hashKey.key,
@@ -83,61 +121,130 @@ export async function createOrmai(
   if (hashKey.warning) logger.warn(hashKey.warning);
   const paths = { ...DEFAULT_PATHS, ...config.server?.paths };
   const audit = createAuditLog(config, runtime, logger);
+  const rateLimiter = config.rateLimits
+    ? createRateLimiter({
+        limits: config.rateLimits,
+        sql: runtime.db.sql,
+        table: runtime.tables.rateLimit,
+        onCleanupError: (error) => logger.warn({ err: error }, 'rate limits: cleanup failed'),
+      })
+    : undefined;
+  const metrics =
+    config.metrics?.enabled === false
+      ? undefined
+      : new OrmaiMetrics(
+          {
+            auditQueues: () => audit.stats(),
+            schemaCacheSize: () => gateway.schemaCacheSize,
+            pool: () => runtime.db.pool,
+          },
+          { processMetrics: config.metrics?.processMetrics },
+        );
+  const apiKeys =
+    config.auth?.apiKeys === false
+      ? undefined
+      : new ApiKeyStore(runtime.db.sql, runtime.tables.apiKey);
   const gateway = createGateway({
     runtime,
     jwtSecret: jwt.secret,
+    identity: {
+      claims: identity.claims,
+      issuer: identity.issuer,
+      audience: identity.audience,
+      jwks,
+      apiKeys,
+    },
+    protectedResource,
     logger,
     audit,
+    metrics,
     graphqlPath: paths.graphql,
     ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
     ...(config.auth?.resolvePrincipal ? { resolvePrincipal: config.auth.resolvePrincipal } : {}),
     ...(config.naming ? { naming: config.naming } : {}),
     ...(config.writes?.approvalGate ? { approvalGate: config.writes.approvalGate } : {}),
+    ...(rateLimiter ? { rateLimiter } : {}),
   });
+  const tools = bridgeOptions(gateway, logger, config, audit, metrics);
+  const auditRefused = auditRefusedCall(audit, gateway.policyFor, logger);
+  const observeRefused = observeRefusedCall(metrics);
   const mcp = createMcpHttpHandler({
-    ...bridgeOptions(gateway, logger, config, audit),
+    ...tools,
     authenticate: gateway.authenticate,
+    ...(config.mcp?.allowedOrigins ? { allowedOrigins: config.mcp.allowedOrigins } : {}),
+    onRefused: (event) => {
+      auditRefused(event);
+      observeRefused(event);
+    },
   });
-  const fetch = createRouter({ gateway, runtime, logger, audit, mcp, paths });
-  const graphql: FetchHandler = async (request) => gateway.yoga.fetch(request, {});
+  const fetch = createRouter({
+    gateway,
+    runtime,
+    logger,
+    audit,
+    mcp,
+    paths,
+    protectedResource,
+    metrics,
+    metricsAccess,
+  });
+  const graphql: FetchHandler = async (request) =>
+    traceHttp(request, (served) => gateway.yoga.fetch(served, {}));
   return {
     fetch,
     graphql,
-    mcp,
+    mcp: (request) => traceHttp(request, mcp),
     nodeHandler: toNodeHandler(fetch),
     paths,
     gateway,
     runtime,
     audit,
     jwt,
-    signToken: (principal) => signToken(principal, { secret: jwt.secret }),
+    tools,
+    metrics,
+    apiKeys,
+    signToken: (principal) => signToken(principal, signingOptions(jwt.secret, identity)),
     async close() {
       try {
         await audit.close();
       } catch (error) {
         logger.error({ err: error }, 'audit records left unwritten at shutdown');
       }
+      await rateLimiter?.close();
       await runtime.close();
     },
   };
 }
 
-/** The MCP bridge over a gateway, with one audit record per tool call and a log line. */
+/** The MCP bridge over a gateway, with one audit record per tool call, its metrics, span and log line. */
 export function bridgeOptions(
   gateway: Gateway,
   logger: Logger,
   config: OrmaiConfig,
   audit: AuditLog,
+  metrics?: OrmaiMetrics,
 ): McpBridgeOptions {
   const record = auditToolCall(audit, gateway.policyFor);
+  const observe = observeToolCall(metrics);
+  const domainTools = config.app.domainTools ?? [];
+  // parsed and their names checked now: a bad domain tool stops the start, not a later call
+  preparedDomainTools(domainTools);
   return {
-    execute: gateway.execute,
+    execute: tracedExecute(gateway.execute),
     policyFor: gateway.policyFor,
     schemaFor: gateway.schemaFor,
-    domainTools: config.app.domainTools ?? [],
+    domainTools,
     ...(config.naming ? { naming: config.naming } : {}),
-    onToolCall: (event: ToolCallEvent) => {
-      record(event);
+    ...(config.mcp?.toolNames ? { toolNames: config.mcp.toolNames } : {}),
+    onToolCall: async (event: ToolCallEvent) => {
+      try {
+        await record(event);
+      } catch (error) {
+        // refused unrecorded: the caller gets INTERNAL_ERROR, and so does the count
+        observe({ ...event, outcome: 'error', errorCode: 'INTERNAL_ERROR' });
+        throw error;
+      }
+      observe(event);
       logger.info(
         {
           tool: event.tool,

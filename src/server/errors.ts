@@ -39,14 +39,6 @@ export const maskErrorWith = (options: MaskErrorOptions) => (error: unknown) =>
   maskError(error, options);
 
 export function maskError(error: unknown, options?: MaskErrorOptions): Error {
-  // graphql-armor checks the token limit while parsing; its error comes from its own copy of graphql
-  const tokens = /Token limit of (\d+) exceeded/.exec(
-    String((error as Error | null)?.message ?? ''),
-  );
-  if (tokens) {
-    const limit = Number(tokens[1]);
-    return budgetError('max_tokens', limit, limit + 1);
-  }
   if (options && isStatementTimeout(error)) {
     return located(
       error,
@@ -127,15 +119,6 @@ function findOrmaiError(error: unknown): OrmaiError | null {
  * GraphQL's own request errors (a syntax error, an unknown field) are VALIDATION_ERROR.
  */
 export function withContractExtensions(error: GraphQLError, traceId: string): GraphQLError {
-  // graphql-armor's token limit is checked while parsing and arrives as a syntax error
-  const tokens = /Token limit of (\d+) exceeded/.exec(error.message);
-  if (tokens && !isContractCode(String(error.extensions.code ?? ''))) {
-    const limit = Number(tokens[1]);
-    return withContractExtensions(
-      located(error, budgetError('max_tokens', limit, limit + 1)),
-      traceId,
-    );
-  }
   const extensions = { ...error.extensions };
   // a role without writes has no Mutation type at all
   if (
@@ -284,6 +267,7 @@ const CODES = new Set<ErrorCode>([
   'WRITE_APPROVAL_REQUIRED',
   'APPROVAL_SELF_DENIED',
   'MAX_AFFECTED_ROWS_EXCEEDED',
+  'RATE_LIMITED',
   'TOOL_NOT_FOUND',
   'INTERNAL_ERROR',
 ]);

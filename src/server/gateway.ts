@@ -1,4 +1,3 @@
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -7,6 +6,9 @@ import type { AuditEntry, AuditRecord } from '../audit/record.js';
 import { SqlAuditSink, writeChained } from '../audit/sinks.js';
 import { scopedPrismaClient } from '../data-access/index.js';
 import { OrmaiError } from '../errors.js';
+import { observabilityPlugin } from '../observability/graphql-plugin.js';
+import type { OrmaiMetrics } from '../observability/metrics.js';
+import { requestTraceId } from '../observability/tracing.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import type { Runtime } from '../runtime.js';
@@ -22,7 +24,7 @@ import type {
 import { assertNoNameCollisions, type NamingOptions, namesServedBy } from '../schema/naming.js';
 import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
-import { principalFromAuthorization, requireKnownRole } from './auth.js';
+import { type AuthOptions, principalFromAuthorization, requireKnownRole } from './auth.js';
 import { dataScopePlugin } from './data-scope-plugin.js';
 import {
   auditUnavailableError,
@@ -33,13 +35,20 @@ import {
 import { graphiqlOptions, renderOrmaiGraphiQL } from './graphiql.js';
 import { inputLiteralRule, variablesProblem } from './input-guard.js';
 import type { Logger } from './logger.js';
+import { type ProtectedResourceOptions, withChallenge } from './oauth.js';
+import type { RateLimiter } from './rate-limit.js';
+import { rateLimitPlugin } from './rate-limit-plugin.js';
 import { statementTimeoutClient, statementTimeoutPlugin } from './statement-timeout.js';
-import { traceIdFrom } from './trace.js';
+import { tokenLimitPlugin } from './token-limit.js';
 
 export interface GatewayOptions {
   runtime: Runtime;
   jwtSecret: string;
   tenantClaim?: string;
+  /** JWKS, claim paths, issuer and audience, API keys (`auth`); without them HS256 with jwtSecret. */
+  identity?: Omit<AuthOptions, 'secret' | 'tenantClaim'>;
+  /** Where the OAuth metadata is, as the WWW-Authenticate challenge of every 401 names it. */
+  protectedResource?: ProtectedResourceOptions;
   /** Replaces JWT auth; null means unauthenticated (401). */
   resolvePrincipal?: (request: Request) => Promise<Principal | null> | Principal | null;
   /** Signs cursors; defaults to a key derived from the JWT secret. */
@@ -52,6 +61,10 @@ export interface GatewayOptions {
   approvalGate?: ApprovalGate;
   /** Where GraphQL is served (default `/graphql`). */
   graphqlPath?: string;
+  /** Requests and written rows per tenant and principal (`rateLimits`); off when absent. */
+  rateLimiter?: RateLimiter;
+  /** Counts operations, latencies and budget refusals (`/metrics`). */
+  metrics?: OrmaiMetrics;
 }
 
 export interface Gateway {
@@ -69,6 +82,8 @@ export interface Gateway {
    * `/graphql` (parsing, limits, validation, execution, error shape): how the MCP bridge runs tools.
    */
   execute(operation: GatewayOperation): Promise<GatewayResult>;
+  /** Schemas built so far, one per set of roles (the cache `/metrics` reports). */
+  readonly schemaCacheSize: number;
 }
 
 export interface GatewayOperation {
@@ -108,7 +123,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // the only client resolvers get: every model operation carries the request's row scope
   const scopedPrisma = scopedPrismaClient(statementTimeoutClient(runtime.prisma));
   const engine = runtime.policy;
-  // the most generous budgets of any role: graphql-armor's parse-time token guard, and the
+  // the most generous budgets of any role: the parse-time token guard, and the
   // connection's statement timeout (runtime.ts); each role set's own budgets are checked per request
   const widest = engine.forRoles(engine.declaredRoles).budgets;
   // a model named like one of ormai's own types is refused at start, not at its first request
@@ -163,6 +178,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const schemas = new WeakMap<CompiledPolicy, GraphQLSchema>();
+  // the engine keeps every compiled policy, so each schema built stays cached
+  let schemasBuilt = 0;
   const policyFor = (principal: Principal) => engine.forRoles(principal.roles);
   const schemaFor = (principal: Principal) => {
     const policy = policyFor(principal);
@@ -175,6 +192,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(options.naming ? { naming: options.naming } : {}),
       });
       schemas.set(policy, schema);
+      schemasBuilt++;
     }
     return schema;
   };
@@ -183,13 +201,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   const traceOf = (request: Request) => {
     let id = traceIds.get(request);
     if (!id) {
-      id = traceIdFrom(request.headers.get('traceparent'));
+      id = requestTraceId(request);
       traceIds.set(request, id);
     }
     return id;
   };
 
   const policyRoles = Object.keys(engine.policy.roles ?? {});
+  const authOptions: AuthOptions = {
+    secret: options.jwtSecret,
+    ...(options.tenantClaim ? { tenantClaim: options.tenantClaim } : {}),
+    ...options.identity,
+  };
   const authenticate = async (request: Request): Promise<Principal> => {
     if (options.resolvePrincipal) {
       const principal = await options.resolvePrincipal(request);
@@ -201,10 +224,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       return requireKnownRole(principal, policyRoles, 'principal');
     }
-    const principal = await principalFromAuthorization(request.headers.get('authorization'), {
-      secret: options.jwtSecret,
-      ...(options.tenantClaim ? { tenantClaim: options.tenantClaim } : {}),
-    });
+    const principal = await principalFromAuthorization(
+      request.headers.get('authorization'),
+      authOptions,
+    );
     return requireKnownRole(principal, policyRoles);
   };
   // the schema and the context both need the principal: authenticate once per request
@@ -212,7 +235,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const principalOf = (request: Request) => {
     let principal = principals.get(request);
     if (!principal) {
-      principal = authenticate(request);
+      // a 401 names where the OAuth metadata is (WWW-Authenticate), on /graphql and /mcp alike
+      principal = authenticate(request).catch((error: unknown) => {
+        throw withChallenge(error, request, options.protectedResource);
+      });
       principals.set(request, principal);
     }
     return principal;
@@ -332,32 +358,37 @@ export function createGateway(options: GatewayOptions): Gateway {
         policyFor,
         ...(options.approvalGate ? { approvalGate: options.approvalGate } : {}),
         ...(auditReader ? { auditRecords: auditReader } : {}),
-        ...(options.audit
+        ...(options.audit || options.rateLimiter
           ? {
-              recordWrite: (tx: TransactionSql, facts: WriteAuditFacts) =>
-                recordWrite(
+              recordWrite: async (tx: TransactionSql, facts: WriteAuditFacts) => {
+                // counted in the write's transaction: a write that rolls back was never counted
+                await options.rateLimiter?.chargeWrite(tx, principal, facts);
+                if (!options.audit) return;
+                await recordWrite(
                   tx,
                   facts,
                   context.request,
                   internal.ormaiSurface ?? 'graphql',
                   internal.ormaiOperation,
-                ),
+                );
+              },
             }
           : {}),
       } satisfies OrmaiContext;
     },
     plugins: [
-      EnvelopArmorPlugin({
-        // depth, aliases and directives are the role set's (documentBudgetRule); parsed documents
-        // are cached across principals, so the parse-time token guard is the most generous limit
-        maxDepth: { enabled: false },
-        maxAliases: { enabled: false },
-        maxDirectives: { enabled: false },
-        maxTokens: { n: widest.maxTokens },
-        costLimit: { enabled: false },
-        blockFieldSuggestion: { enabled: false },
-      }),
+      // depth, aliases, directives and each role set's tokens are checked at validation
+      // (documentBudgetRule); the parse-time guard stops documents over every role's limit
+      tokenLimitPlugin(widest.maxTokens),
       contractErrors,
+      ...(options.rateLimiter
+        ? [
+            rateLimitPlugin({
+              limiter: options.rateLimiter,
+              principalFor: (request, context) => principalFor({ ...context, request }),
+            }),
+          ]
+        : []),
       dataScopePlugin({ datamodel: runtime.app.datamodel, policyFor }),
       statementTimeoutPlugin({ connectionTimeoutMs: widest.statementTimeoutMs, policyFor }),
       ...(options.audit
@@ -379,6 +410,8 @@ export function createGateway(options: GatewayOptions): Gateway {
             }),
           ]
         : []),
+      // last: it counts the result as answered (contract codes set, audit refusals included)
+      observabilityPlugin({ metrics: options.metrics }),
     ],
   });
 
@@ -386,6 +419,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     schemaFor,
     policyFor,
     yoga,
+    get schemaCacheSize() {
+      return schemasBuilt;
+    },
     fetch: (input, init) => Promise.resolve(yoga.fetch(input as never, init ?? {})),
     authenticate: principalOf,
     async execute({ principal, document, variables, traceId, surface = 'mcp', operation }) {

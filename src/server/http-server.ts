@@ -51,7 +51,8 @@ export function deferredHandler(): { fetch: FetchHandler; ready(handler: FetchHa
       { status: 503, headers: { 'retry-after': '1' } },
     );
   return {
-    fetch: (request) => (current ? current(request) : starting()),
+    // the node:http context goes along: /metrics checks the peer's address in it
+    fetch: (request, serverContext) => (current ? current(request, serverContext) : starting()),
     ready(handler) {
       current = handler;
     },

@@ -78,14 +78,18 @@ export interface ServeProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `ormai serve --port 0` on the example in `cwd`. */
-export function spawnServe(cwd: string, args: string[] = []): ServeProcess {
+/** Starts `ormai serve --port 0` on the example in `cwd` (`env` added to the clean environment). */
+export function spawnServe(
+  cwd: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): ServeProcess {
   const child = spawn(
     process.execPath,
     [BIN, 'serve', '--config', CONFIG, '--port', '0', ...args],
     {
       cwd,
-      env: cleanEnv(),
+      env: cleanEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -136,8 +140,8 @@ export interface ServedCli extends ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function serve(cwd: string): Promise<ServedCli> {
-  const started = spawnServe(cwd);
+export async function serve(cwd: string, env: Record<string, string> = {}): Promise<ServedCli> {
+  const started = spawnServe(cwd, [], env);
   await started.waitFor(/In GraphiQL/);
   const url = /GraphQL \+ GraphiQL\s+(\S+)/.exec(started.stdout())![1]!;
   return {

@@ -193,7 +193,12 @@ export function judge(
 }
 
 /** Sends one call and judges its answer; a request that gets no response is an outcome too. */
-export async function send(base: string, call: Call, t0: number): Promise<Outcome> {
+export async function send(
+  base: string,
+  call: Call,
+  t0: number,
+  headers: Record<string, string> = {},
+): Promise<Outcome> {
   const started = performance.now() - t0;
   const url = call.surface === 'graphql' ? `${base}/graphql` : `${base}/mcp`;
   try {
@@ -206,6 +211,7 @@ export async function send(base: string, call: Call, t0: number): Promise<Outcom
           call.surface === 'graphql'
             ? 'application/graphql-response+json, application/json'
             : 'application/json, text/event-stream',
+        ...headers,
       },
       body: call.body,
     });

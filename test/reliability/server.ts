@@ -31,9 +31,20 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/**
+ * The CLI the suite spawns: the compiled one (dist/, as users get it), or with
+ * RELIABILITY_FROM_SOURCE=1 src/cli/main.ts through tsx (a check without a fresh build).
+ */
+export const CLI =
+  process.env.RELIABILITY_FROM_SOURCE === '1'
+    ? ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'cli', 'main.ts')]
+    : [BIN];
+
 export async function startServer(options: {
   cwd: string;
   env: Record<string, string>;
+  /** The config file (default: the reliability config). */
+  config?: string;
   timeoutMs?: number;
 }): Promise<ServerProcess> {
   const env: Record<string, string> = {};
@@ -47,7 +58,7 @@ export async function startServer(options: {
   const logFd = openSync(logPath, 'w');
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--config', RELIABILITY_CONFIG, '--port', '0'],
+    [...CLI, 'serve', '--config', options.config ?? RELIABILITY_CONFIG, '--port', '0'],
     { cwd: options.cwd, env, stdio: ['ignore', 'pipe', logFd] },
   );
   closeSync(logFd);
@@ -93,7 +104,8 @@ export async function startServer(options: {
     },
     log,
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode;
+      // exited, or killed by a signal (exitCode stays null then): nothing to wait for
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);

@@ -944,7 +944,9 @@ export async function buildCorpus(ctx: CorpusContext): Promise<Case[]> {
     ['tenantId SQL', { ...claims, tenantId: '1 OR 1=1' }, ['TENANT_SCOPE_REQUIRED']],
     ['tenantId empty', { ...claims, tenantId: '' }, ['TENANT_SCOPE_REQUIRED']],
     ['tenantId 1.5', { ...claims, tenantId: 1.5 }, ['TENANT_SCOPE_REQUIRED']],
-    ['roles a string', { ...claims, roles: 'admin' }, ['AUTHENTICATION_REQUIRED']],
+    // a string is a space- or comma-separated list (scope-like provider claims): one naming no
+    // role of the policy is refused
+    ['roles a string', { ...claims, roles: 'superuser root' }, ['AUTHENTICATION_REQUIRED']],
     ['roles an object', { ...claims, roles: { admin: true } }, ['AUTHENTICATION_REQUIRED']],
     [
       'roles not strings',
