@@ -11,6 +11,7 @@ import { openDatabase } from '../src/db/database.js';
 import { verifyToken } from '../src/server/auth.js';
 import { CONFIG, runCliAsync, serve } from './helpers/cli.js';
 import {
+  fetchAnswer,
   graphqlRequest,
   ORMAI_SECRET,
   type OrmaiHandle,
@@ -24,23 +25,14 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const secretOf = (key: string) => /^ormai_sk_[0-9a-f]{16}_(.+)$/.exec(key)![1]!;
 
 async function graphql(h: OrmaiHandle, token: string) {
-  const response = await h.ormai.fetch(graphqlRequest(token, ORDERS));
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as any,
-  };
+  return fetchAnswer(h, graphqlRequest(token, ORDERS));
 }
 
 async function countCustomers(h: OrmaiHandle, token: string) {
-  const response = await h.ormai.fetch(
+  return fetchAnswer(
+    h,
     toolCallRequest(token, 'db_aggregate', { model: 'Customer', operation: 'count' }),
   );
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as any,
-  };
 }
 
 const customersOf = async (h: OrmaiHandle, tenant: number) =>

@@ -16,6 +16,7 @@ import {
   useIdentityProvider,
 } from './helpers/identity-provider.js';
 import {
+  fetchAnswer,
   graphqlRequest,
   ORMAI_SECRET,
   type OrmaiHandle,
@@ -35,23 +36,14 @@ const customersOf = async (h: OrmaiHandle, tenant: number) =>
   )[0]!.n;
 
 async function graphql(h: OrmaiHandle, token: string | undefined, query = ORDERS) {
-  const response = await h.ormai.fetch(graphqlRequest(token, query));
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as any,
-  };
+  return fetchAnswer(h, graphqlRequest(token, query));
 }
 
 async function countCustomers(h: OrmaiHandle, token: string) {
-  const response = await h.ormai.fetch(
+  return fetchAnswer(
+    h,
     toolCallRequest(token, 'db_aggregate', { model: 'Customer', operation: 'count' }),
   );
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as any,
-  };
 }
 
 /** The jwks block of a config, its URL and issuer filled in once the provider listens. */

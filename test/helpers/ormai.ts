@@ -62,6 +62,16 @@ export function useOrmai(
   return handle;
 }
 
+/** A request served by the handle's ormai: its status, headers and JSON body. */
+export async function fetchAnswer(h: OrmaiHandle, request: Request) {
+  const response = await h.ormai.fetch(request);
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as any,
+  };
+}
+
 /** A JSON-RPC `tools/call` POSTed to `/mcp` (stateless Streamable HTTP answers it as JSON). */
 export function toolCallRequest(
   token: string,
