@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { OrmaiApp, PrismaLifecycle } from './app.js';
-import { configuredHashKey, type OrmaiConfig } from './config.js';
+import { configuredHashKey, type OrmaiConfig, roleSetCacheSizeOf } from './config.js';
 import { describeDatamodelGaps, findDatamodelGaps } from './db/check-datamodel.js';
 import {
   type Database,
@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   replaceDamaged?: boolean;
   /** Keys hashed fields (`ORMAI_HASH_KEY`); without it the policy's `hashSalt` or the dev key. */
   hashKey?: string | undefined;
+  /** Role sets kept compiled, each with its schema (`server.roleSetCacheSize`, default 100). */
+  roleSetCacheSize?: number | undefined;
   /** Emit Prisma query events (tests count statements with them). */
   logQueries?: boolean;
   log?: (line: string) => void;
@@ -67,12 +69,20 @@ export function runtimeOptionsFromConfig(config: OrmaiConfig, env = process.env)
     ormaiSchema: config.database?.ormaiSchema,
     applyMigrations: config.database?.applyMigrations,
     hashKey: configuredHashKey(config, env),
+    roleSetCacheSize: roleSetCacheSizeOf(config),
   };
 }
 
 /** The policy compiled and checked: a policy `ormai check` rejects is never served. */
-export function compileAppPolicy(app: OrmaiApp, hashKey?: string): PolicyEngine {
-  const compiled = compilePolicy(app.policy, app.datamodel, hashKey ? { hashKey } : {});
+export function compileAppPolicy(
+  app: OrmaiApp,
+  hashKey?: string,
+  roleSetCacheSize?: number,
+): PolicyEngine {
+  const compiled = compilePolicy(app.policy, app.datamodel, {
+    ...(hashKey ? { hashKey } : {}),
+    ...(roleSetCacheSize ? { roleSetCacheSize } : {}),
+  });
   if (!compiled.ok) throw new Error(compiled.message);
   const errors = checkPolicy(compiled.value).filter((finding) => finding.severity === 'error');
   if (errors.length > 0) {
@@ -82,7 +92,7 @@ export function compileAppPolicy(app: OrmaiApp, hashKey?: string): PolicyEngine 
 }
 
 export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): Promise<Runtime> {
-  const policy = compileAppPolicy(app, options.hashKey);
+  const policy = compileAppPolicy(app, options.hashKey, options.roleSetCacheSize);
   const { statementTimeoutMs } = policy.forRoles(policy.declaredRoles).budgets;
   const tables = ormaiTables(options.ormaiSchema ?? DEFAULT_ORMAI_SCHEMA);
   // a new embedded database is prepared out of sight and then moved into place: a first start cut

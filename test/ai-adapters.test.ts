@@ -278,6 +278,20 @@ describe('tool schemas in OpenAI strict mode', () => {
       }),
     ).toEqual({ model: 'Ticket', id: 1, data: { title: null } });
   });
+
+  it("db.query's include_total is an optional boolean: null when not given, its default said", () => {
+    const query = readTools(engine.value.forRoles(['admin'])).find((t) => t.name === 'db.query')!;
+    const strict = strictSchema(query.inputSchema);
+    if (!strict.strict) throw new Error(strict.reason);
+    expect(strictProblems(strict.schema)).toEqual([]);
+    expect((strict.schema.properties as any).include_total).toEqual({
+      type: ['boolean', 'null'],
+      description: expect.stringMatching(/total_count.*\(default false\)$/),
+    });
+    expect(
+      withoutOmittedNulls(query.inputSchema, { model: 'Ticket', include_total: null }),
+    ).toEqual({ model: 'Ticket' });
+  });
 });
 
 describe.each(DATABASE_KINDS)('ormai/ai on %s', (kind) => {

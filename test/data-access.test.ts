@@ -2,11 +2,13 @@
 // row scope (a resolver that forgets it still gets scoped rows), nested lists, counts and relation
 // filters included; an unscoped to-one include or a call outside a request scope is refused; and a
 // to-one relation over a compound foreign key honours the target role's row filter (ground truth:
-// raw SQL).
+// raw SQL); with a client that joins, a list filtered through a relation gets a statement of its own.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { helpdeskApp } from '../examples/helpdesk/app.js';
+import { saasApp } from '../examples/saas/app.js';
 import { runInScope } from '../src/data-access/index.js';
 import { scopedPrismaClient } from '../src/data-access/prisma-client.js';
+import { relationsOf, scopeArgs } from '../src/data-access/scope-args.js';
 import type { Principal } from '../src/policy/principal.js';
 import { DATABASE_KINDS, useTestApp } from './helpers/runtime.js';
 
@@ -168,5 +170,54 @@ describe.each(DATABASE_KINDS)('compound foreign keys on %s (helpdesk)', (kind) =
         })),
       ).toEqual(truth);
     }
+  });
+});
+
+describe('a client that loads list relations with joins (relationJoins)', () => {
+  const relation = relationsOf(saasApp.datamodel);
+  // OrderItem scoped through its order, as test/scope-through.test.ts serves it
+  const scopes: Record<string, Record<string, unknown>> = {
+    Order: { tenantId: 1, deletedAt: null },
+    OrderItem: { order: { is: { tenantId: 1, deletedAt: null } } },
+    Product: { tenantId: 1 },
+  };
+  const source = (joins: boolean, through = true) => ({
+    joins,
+    relation,
+    rowScope: (model: string) =>
+      model === 'OrderItem' && !through ? { tenantId: 1 } : (scopes[model] ?? {}),
+  });
+  const strategy = (
+    joins: boolean,
+    model: string,
+    operation: string,
+    args: object,
+    through = true,
+  ) =>
+    scopeArgs(source(joins, through), model, operation, args as Record<string, unknown>)
+      .relationLoadStrategy;
+
+  it('loads a list filtered through another relation with its own statement', () => {
+    // products → items scoped through the items' orders: seconds per statement when joined
+    expect(strategy(true, 'Product', 'findMany', { include: { orderItems: true } })).toBe('query');
+    expect(
+      strategy(true, 'Customer', 'findMany', { include: { orders: { include: { items: true } } } }),
+    ).toBe('query');
+    // a caller's relation filter on a nested list, with a scope of the list's own columns
+    const filtered = { include: { items: { where: { product: { is: { name: 'x' } } } } } };
+    expect(strategy(true, 'Order', 'findFirst', filtered, false)).toBe('query');
+  });
+
+  it('leaves every other read joined, and a client without joins as it is', () => {
+    expect(
+      strategy(true, 'Order', 'findMany', { include: { items: true } }, false),
+    ).toBeUndefined();
+    expect(strategy(true, 'Order', 'findMany', { where: { items: { some: {} } } })).toBeUndefined();
+    expect(
+      strategy(false, 'Product', 'findMany', { include: { orderItems: true } }),
+    ).toBeUndefined();
+    expect(strategy(true, 'Product', 'count', { where: {} })).toBeUndefined();
+    const chosen = { include: { orderItems: true }, relationLoadStrategy: 'join' };
+    expect(strategy(true, 'Product', 'findMany', chosen)).toBe('join');
   });
 });

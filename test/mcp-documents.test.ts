@@ -41,6 +41,7 @@ const CALLS = {
       },
     ],
   }),
+  'db.query include_total': translator.query({ model: 'Customer', take: 5, include_total: true }),
   'db.aggregate': translator.aggregate({
     model: 'Order',
     operation: 'avg',

@@ -64,6 +64,7 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
           select: ['id'],
           order_by: [{ field: 'totalCents', direction: 'desc' }],
           take: 100,
+          include_total: true,
           ...(cursor ? { cursor } : {}),
         });
         expect(isError).toBe(false);
@@ -92,6 +93,7 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
           where: [{ field: 'status', op: 'ne', value: 'cancelled' }],
         },
       ],
+      include_total: true,
     });
     const graphql = await query(
       app,
@@ -108,6 +110,66 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
     for (const row of tool.structured.data) {
       expect(row.email).toBe(maskValue(raw.find((r) => r.id === row.id)!.email));
     }
+  });
+
+  it('db.query sends no COUNT unless include_total asks for the total', async () => {
+    const args = {
+      model: 'Order',
+      select: ['id'],
+      where: [{ field: 'status', op: 'eq', value: 'paid' }],
+      take: 5,
+      include: [{ relation: 'customer', select: ['name'] }],
+    };
+    app.statements.length = 0;
+    const page = await agent.call('db.query', args);
+    const without = [...app.statements];
+    expect(page.isError).toBe(false);
+    expect(page.structured).not.toHaveProperty('total_count');
+    expect(page.structured.has_more).toBe(true);
+    expect(page.structured.next_cursor).toEqual(expect.any(String));
+    // the page (with one row more, for has_more) and the customers
+    expect(without).toHaveLength(2);
+    expect(without.filter((statement) => /\bCOUNT\(/i.test(statement))).toEqual([]);
+
+    app.statements.length = 0;
+    const counted = await agent.call('db.query', { ...args, include_total: true });
+    const [row] = await app.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL AND status = 'paid'`,
+    );
+    expect(counted.structured.total_count).toBe(row!.n);
+    expect(counted.structured.data).toEqual(page.structured.data);
+    const counts = app.statements.filter((statement) => /\bCOUNT\(/i.test(statement));
+    expect(app.statements).toHaveLength(without.length + 1);
+    expect(counts).toHaveLength(1);
+    expect(counts[0]).toMatch(/"tenantId" = \$\d+/);
+  });
+
+  it('the gateway runs a tool operation in process and answers what /graphql would send', async () => {
+    const principal = { sub: '1', tenantId: 1, roles: ['agent'], claims: {} };
+    const document =
+      'query($first: Int) { orders(first: $first) { nodes { id customer { email } items { quantity } } } }';
+    const variables = { first: 3 };
+    const inProcess = await app.gateway.execute({ principal, document, variables });
+    const served = await app.graphql({ tenantId: 1, roles: ['agent'] }, document, variables);
+    // plain objects, as JSON would give them (not the executor's null-prototype ones)
+    expect(inProcess.data).toStrictEqual(served.body.data);
+    expect(inProcess.errors).toBeUndefined();
+
+    const over = 'query($first: Int) { orders(first: $first) { nodes { id } } }';
+    const refused = await app.gateway.execute({
+      principal,
+      document: over,
+      variables: { first: 101 },
+    });
+    const sent = await app.graphql({ tenantId: 1, roles: ['agent'] }, over, { first: 101 });
+    expect(refused.errors).toEqual([
+      {
+        message: sent.body.errors![0]!.message,
+        extensions: { ...sent.body.errors![0]!.extensions, traceId: refused.traceId },
+        path: ['orders'],
+      },
+    ]);
+    expect(refused.errors![0]!.extensions).not.toHaveProperty('http');
   });
 
   it('defaults to 25 rows, refuses take 0 and take 101 with structured errors', async () => {
@@ -138,6 +200,7 @@ describe.each(DATABASE_KINDS)('MCP tools on %s', (kind) => {
         { field: 'salesRepId', op: 'is_null', value: true },
       ],
       take: 100,
+      include_total: true,
     });
     const [row] = await app.sql<{ n: number }>(
       `SELECT count(*)::int AS n FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL

@@ -6,7 +6,7 @@ export interface ServerProcess {
   name: string;
   url: string;
   /** Statements sent to PostgreSQL so far (and, for PostGraphile, how many were session ones). */
-  stats(): Promise<{ statements: number; session?: number; cpuMicros: number }>;
+  stats(): Promise<ServerStats>;
   stop(): Promise<void>;
   /** Starts the V8 CPU profiler in the server (TypeScript servers only). */
   startProfile(): Promise<void>;
@@ -14,6 +14,15 @@ export interface ServerProcess {
   stopProfile(file: string): Promise<void>;
   /** The last lines the process wrote on stderr. */
   log(): string;
+}
+
+export interface ServerStats {
+  statements: number;
+  /** Statements with `COUNT(` and advisory lock requests (TypeScript servers only). */
+  countQueries?: number;
+  advisoryLocks?: number;
+  session?: number;
+  cpuMicros: number;
 }
 
 export interface StartOptions {
@@ -75,13 +84,12 @@ export async function startServer(name: string, options: StartOptions): Promise<
     name,
     url,
     stats: async () => {
-      const message = await ask<{ statements?: number; session?: number; cpuMicros?: number }>(
-        { type: 'stats' },
-        'stats',
-      );
+      const message = await ask<Partial<ServerStats>>({ type: 'stats' }, 'stats');
       return {
         statements: message.statements ?? 0,
         cpuMicros: message.cpuMicros ?? 0,
+        ...(message.countQueries !== undefined ? { countQueries: message.countQueries } : {}),
+        ...(message.advisoryLocks !== undefined ? { advisoryLocks: message.advisoryLocks } : {}),
         ...(message.session !== undefined ? { session: message.session } : {}),
       };
     },

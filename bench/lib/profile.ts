@@ -22,7 +22,13 @@ export interface ProfileSummary {
 
 export function locationOf(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  const path = decodeURIComponent(url.replace(/^file:\/\//, ''));
+  let path = decodeURIComponent(url.replace(/^file:\/\//, ''));
+  // compiled servers (lib/compiled-servers.ts): ormai's dist/ reads as its src/, the transpiled
+  // bench and example files as the files they came from
+  const mirror = path.indexOf('/node_modules/.cache/ormai-bench/');
+  if (mirror >= 0) path = `/${path.slice(mirror + '/node_modules/.cache/ormai-bench/'.length)}`;
+  const dist = path.indexOf('/dist/');
+  if (dist >= 0 && !path.includes('/node_modules/')) return `src/${path.slice(dist + 6)}`;
   const modules = path.lastIndexOf('/node_modules/');
   if (modules >= 0) {
     const parts = path.slice(modules + '/node_modules/'.length).split('/');

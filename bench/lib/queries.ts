@@ -3,20 +3,23 @@
 
 import { Translator } from '../../src/mcp-bridge/translate.js';
 import type { CompiledPolicy } from '../../src/policy/compile-policy.js';
+import { maskValue } from '../../src/policy/redaction.js';
 import type { RequestSpec } from './load.js';
 
 export type EndpointName =
   | 'ormai'
   | 'hand-written'
   | 'postgraphile'
+  | 'no-policy'
   | 'ormai MCP'
   | 'ormai GraphQL'
-  | 'ormai+audit';
+  | 'ormai+audit'
+  | 'ormai (tsx)';
 
 export interface Variant {
   endpoint: EndpointName;
   /** Which server process answers it. */
-  server: 'ormai' | 'hand-written' | 'postgraphile';
+  server: 'ormai' | 'hand-written' | 'postgraphile' | 'no-policy';
   request: RequestSpec;
   /** The answer in the common shape (throws when the answer is an error). */
   normalize(body: any): unknown;
@@ -74,6 +77,27 @@ const fromPostGraphile = (order: any) =>
     })),
   };
 
+// The no-policy server has no row scope: its queries name the tenant (and for orders the
+// soft-delete filter) themselves, on the orders and their items, so its SQL has the predicates
+// ormai's scope adds (bench/README.md: where its plan still differs). It returns what the agent may
+// not see — raw email and phone, a soft-deleted customer — so its answer is brought to the agent's
+// view for the comparison (masked with maskValue, a deleted customer null): the same rows, then.
+const NO_POLICY_WHERE = { where: { tenantId: { equals: 1 }, deletedAt: { isNull: true } } };
+const NO_POLICY_ORDER_FIELDS =
+  'id status totalCents customer { name email phone deletedAt } items(where: { tenantId: { equals: 1 } }) { quantity product { name } }';
+const asAgentSees = (order: any) =>
+  order && {
+    ...order,
+    customer:
+      order.customer && order.customer.deletedAt === null
+        ? {
+            name: order.customer.name,
+            email: maskValue(order.customer.email),
+            phone: maskValue(order.customer.phone),
+          }
+        : null,
+  };
+
 /** Q4's db.query call: Q1 as far as an MCP include reaches (one level: items carry productId). */
 export const Q4_ARGUMENTS = {
   model: 'Order',
@@ -121,6 +145,16 @@ export function defineQueries(options: {
           ),
           normalize: (body) => dataOf(body).allOrders.nodes.map(fromPostGraphile),
         },
+        {
+          endpoint: 'no-policy',
+          server: 'no-policy',
+          request: graphql(
+            token,
+            `query Q1($where: OrderWhereInput) { orders(first: 50, where: $where) { nodes { ${NO_POLICY_ORDER_FIELDS} } } }`,
+            NO_POLICY_WHERE,
+          ),
+          normalize: (body) => dataOf(body).orders.nodes.map(asAgentSees),
+        },
       ],
     },
     {
@@ -148,6 +182,15 @@ export function defineQueries(options: {
             `query Q2 { orderByRowId(rowId: ${orderId}) { ${PGL_ORDER_FIELDS} } }`,
           ),
           normalize: (body) => fromPostGraphile(dataOf(body).orderByRowId),
+        },
+        {
+          endpoint: 'no-policy',
+          server: 'no-policy',
+          request: graphql(
+            token,
+            `query Q2 { order(id: ${orderId}) { ${NO_POLICY_ORDER_FIELDS} } }`,
+          ),
+          normalize: (body) => asAgentSees(dataOf(body).order),
         },
       ],
     },
@@ -187,6 +230,16 @@ export function defineQueries(options: {
                 sum: { totalCents: Number(group.sum.totalCents) },
               }))
               .sort((a: any, b: any) => a.key.status.localeCompare(b.key.status)),
+        },
+        {
+          endpoint: 'no-policy',
+          server: 'no-policy',
+          request: graphql(
+            token,
+            'query Q3($where: OrderWhereInput) { ordersGroupBy(by: [status], where: $where) { key { status } count sum { totalCents } } }',
+            NO_POLICY_WHERE,
+          ),
+          normalize: (body) => dataOf(body).ordersGroupBy,
         },
       ],
     },

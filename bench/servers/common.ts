@@ -8,14 +8,25 @@ export const BENCH_TENANT_ID = 1;
 
 export interface StatementCounts {
   statements: number;
+  /** Of those, the ones that count rows (`COUNT(`): db.query should send none unless asked. */
+  countQueries: number;
+  /** Of those, advisory lock requests (the audit chain's serialisation). */
+  advisoryLocks: number;
 }
 
 /** Counts every statement sent through node-postgres in this process (a counter, never a timer). */
 export function countStatements(): StatementCounts {
-  const counts = { statements: 0 };
+  const counts = { statements: 0, countQueries: 0, advisoryLocks: 0 };
   const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   (pg.Client.prototype as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
     counts.statements++;
+    const [first] = args;
+    const text =
+      typeof first === 'string' ? first : ((first as { text?: unknown } | null)?.text ?? '');
+    if (typeof text === 'string') {
+      if (/\bCOUNT\s*\(/i.test(text)) counts.countQueries++;
+      if (/pg_advisory/i.test(text)) counts.advisoryLocks++;
+    }
     return query.apply(this, args);
   };
   return counts;

@@ -51,9 +51,8 @@ function strictify(schema: Schema, path: string): Schema {
   for (const [keyword, value] of Object.entries(schema)) {
     if (ANNOTATIONS.has(keyword) || SUPPORTED.has(keyword)) out[keyword] = value;
     else if (keyword === 'default') {
-      // not allowed in strict mode: said in the description instead
-      const said = `default ${JSON.stringify(value)}`;
-      out.description = schema.description ? `${schema.description} (${said})` : said;
+      // not allowed in strict mode: said in the description instead (after the loop, so that a
+      // description listed after the default does not replace it)
     } else if (
       !['type', 'properties', 'required', 'additionalProperties', 'items', 'anyOf'].includes(
         keyword,
@@ -61,6 +60,10 @@ function strictify(schema: Schema, path: string): Schema {
     ) {
       throw new NotStrict(`${path}: \`${keyword}\` is not supported in strict mode`);
     }
+  }
+  if (schema.default !== undefined) {
+    const said = `default ${JSON.stringify(schema.default)}`;
+    out.description = schema.description ? `${schema.description} (${said})` : said;
   }
   if (Array.isArray(schema.anyOf)) {
     if (schema.type !== undefined) {

@@ -20,7 +20,11 @@ interface OperationCall {
  * used for ormai's own tables) is not a model operation and passes through.
  */
 export function scopedPrismaClient<Client extends object>(client: Client): Client {
+  // Prisma says which preview features the client was generated with only internally; without
+  // the property, a client that joins is read as one that does not
+  const features = (client as { _previewFeatures?: readonly string[] })._previewFeatures;
   const source: ScopeSource = {
+    joins: Array.isArray(features) && features.includes('relationJoins'),
     rowScope: activeRowScope,
     relation: (model, field) => {
       const datamodel = activeDatamodel();

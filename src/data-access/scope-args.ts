@@ -6,6 +6,8 @@ import { andWheres, type WhereData } from '../policy/row-scope.js';
 export interface ScopeSource {
   rowScope(model: string): WhereData;
   relation(model: string, field: string): { target: string; list: boolean } | null;
+  /** The client loads list relations with lateral joins by default (Prisma's `relationJoins`). */
+  joins?: boolean;
 }
 
 type Args = Record<string, unknown>;
@@ -26,6 +28,14 @@ const FILTERED = new Set([
 const UNIQUE = new Set(['findUnique', 'findUniqueOrThrow', 'update', 'delete']);
 /** Inserts: no rows to scope (the write path checks the values), but a returned selection is. */
 const INSERTS = new Set(['create', 'createMany', 'createManyAndReturn']);
+/** Reads that take a `relationLoadStrategy` when the client joins. */
+const READS = new Set([
+  'findMany',
+  'findFirst',
+  'findFirstOrThrow',
+  'findUnique',
+  'findUniqueOrThrow',
+]);
 
 /**
  * The arguments of one Prisma model operation with the row scope applied everywhere rows are read:
@@ -48,7 +58,50 @@ export function scopeArgs(source: ScopeSource, model: string, operation: string,
   }
   if (args.select) scoped.select = scopeSelection(source, model, args.select as Args);
   if (args.include) scoped.include = scopeSelection(source, model, args.include as Args);
+  // Joined, a list relation whose where filters through another relation (a scope through a
+  // parent, a caller's `some`/`is`) is evaluated for every parent row: products with their items
+  // scoped through the items' orders took seconds, not milliseconds, on PostgreSQL. Such a read
+  // loads its lists with a statement each, as a client without relationJoins does.
+  if (
+    source.joins &&
+    READS.has(operation) &&
+    args.relationLoadStrategy === undefined &&
+    (filtersThrough(source, model, scoped.select as Args | undefined) ||
+      filtersThrough(source, model, scoped.include as Args | undefined))
+  ) {
+    scoped.relationLoadStrategy = 'query';
+  }
   return scoped;
+}
+
+/** Whether a list relation in the selection, at any depth, has a relation filter in its where. */
+function filtersThrough(source: ScopeSource, model: string, selection: Args | undefined): boolean {
+  for (const [key, value] of Object.entries(selection ?? {})) {
+    const relation = value && key !== '_count' ? source.relation(model, key) : null;
+    if (!relation || value === true) continue;
+    const nested = value as Args;
+    if (
+      (relation.list && hasRelationFilter(source, relation.target, nested.where as Args)) ||
+      filtersThrough(source, relation.target, nested.select as Args | undefined) ||
+      filtersThrough(source, relation.target, nested.include as Args | undefined)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function hasRelationFilter(source: ScopeSource, model: string, where: Args | undefined): boolean {
+  for (const [key, value] of Object.entries(where ?? {})) {
+    if (value === null || typeof value !== 'object') continue;
+    if (key === 'AND' || key === 'OR' || key === 'NOT') {
+      const items = Array.isArray(value) ? value : [value];
+      if (items.some((item) => hasRelationFilter(source, model, item as Args))) return true;
+    } else if (source.relation(model, key)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 const policyWheres = new WeakSet<object>();

@@ -69,6 +69,7 @@ const ARGUMENTS: Record<string, z.ZodType> = {
     take: z.number().int().optional(),
     cursor: z.string().nullish(),
     include: z.array(include).optional(),
+    include_total: z.boolean().nullish(),
   }),
   'db.create': z.object({
     model: z.string(),

@@ -101,12 +101,15 @@ export const DB_OUTPUTS: Record<string, JsonSchema> = {
     budgets: { type: 'object' },
   }),
   'db.get': object({ data: { ...row, type: ['object', 'null'] }, found: boolean }),
-  'db.query': object({
-    data: { type: 'array', items: row },
-    next_cursor: { type: ['string', 'null'] },
-    has_more: boolean,
-    total_count: integer,
-  }),
+  'db.query': object(
+    {
+      data: { type: 'array', items: row },
+      next_cursor: { type: ['string', 'null'] },
+      has_more: boolean,
+      total_count: { ...integer, description: 'with include_total: true' },
+    },
+    ['data', 'next_cursor', 'has_more'],
+  ),
   'db.aggregate': {
     anyOf: [
       object({

@@ -214,6 +214,11 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
     enum: models,
     description: `One of the models you can read. Fields: ${fieldsByModel}`,
   };
+  // the fields are listed once, on the query tool: a copy on every tool cost ~100 tokens each
+  const modelOnly = {
+    ...model,
+    description: "One of the models you can read (the query tool's model lists their fields)",
+  };
   const names = { type: 'array', items: { type: 'string' } };
   // no filter takes a null, an object or a list of lists
   const scalar = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] };
@@ -222,14 +227,13 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
     properties: {
       field: {
         type: 'string',
-        description:
-          'a field you can filter on (not a masked or hashed one, nor a list, Json or Bytes field)',
+        description: 'a filterable field: not a masked, hashed, list, Json or Bytes one',
       },
       op: { type: 'string', enum: [...FILTER_OPS] },
       value: {
         anyOf: [scalar, { type: 'array', items: scalar }],
         description:
-          'a value; a list for in/not_in; [low, high] for between; true/false for is_null; for an enum field one of its values (listed with the fields) as a string, with eq ne in not_in is_null only',
+          'a list for in/not_in, [low, high] for between, true/false for is_null; an enum value as a string (eq ne in not_in is_null only)',
       },
     },
     required: ['field', 'op'],
@@ -282,7 +286,7 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
       inputSchema: {
         type: 'object',
         properties: {
-          model,
+          model: modelOnly,
           id: keySchema([...policy.models.values()]),
           select: names,
           include,
@@ -296,7 +300,7 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
     {
       name: 'db.query',
       title: 'Query rows',
-      description: `Rows matching where (conditions ANDed), ordered by order_by, ${defaultTake} per page by default and ${maxTake} at most (take). Returns {data, next_cursor, has_more, total_count}; pass next_cursor back as cursor, unchanged and with the same order_by, for the next page. Operators: ${FILTER_OPS.join(' ')}.`,
+      description: `Rows matching where (conditions ANDed), ordered by order_by, ${defaultTake} per page by default and ${maxTake} at most (take). Returns {data, next_cursor, has_more, total_count?}; pass next_cursor back as cursor, unchanged and with the same order_by, for the next page. Operators: ${FILTER_OPS.join(' ')}.`,
       inputSchema: {
         type: 'object',
         properties: {
@@ -318,6 +322,11 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
           take: { type: 'integer', minimum: 1, maximum: maxTake, default: defaultTake },
           cursor: { type: 'string', description: 'next_cursor of the previous page' },
           include,
+          include_total: {
+            type: 'boolean',
+            default: false,
+            description: 'also return total_count, all matching rows (one more query)',
+          },
         },
         required: ['model'],
         additionalProperties: false,
@@ -333,7 +342,7 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
       inputSchema: {
         type: 'object',
         properties: {
-          model,
+          model: modelOnly,
           operation: { type: 'string', enum: ['count', 'sum', 'avg', 'min', 'max'] },
           field: { type: 'string', description: 'the numeric field for sum, avg, min and max' },
           where,

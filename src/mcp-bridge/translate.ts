@@ -97,8 +97,11 @@ export class Translator {
     take?: number;
     cursor?: string | null;
     include?: IncludeSpec[];
+    include_total?: boolean | null;
   }): Operation {
     const model = this.model(input.model);
+    // the total is one more statement (a COUNT over every matching row): only when asked
+    const total = input.include_total === true;
     const variables = new Variables()
       .add('where', `${model.name}WhereInput`, this.where(model, input.where, 'where'))
       .add('orderBy', `[${model.name}OrderByInput!]`, this.orderBy(model, input.order_by))
@@ -108,13 +111,13 @@ export class Translator {
     return {
       document: `query OrmaiQuery${variables.declarations} { result: ${
         modelNames(model.name, this.naming).list
-      }(where: $where, orderBy: $orderBy, first: $first, after: $after) { nodes { ${selection} } pageInfo { hasNextPage endCursor } totalCount } }`,
+      }(where: $where, orderBy: $orderBy, first: $first, after: $after) { nodes { ${selection} } pageInfo { hasNextPage endCursor }${total ? ' totalCount' : ''} } }`,
       variables: variables.values,
       shape: (data) => ({
         data: data.result.nodes,
         next_cursor: data.result.pageInfo.hasNextPage ? data.result.pageInfo.endCursor : null,
         has_more: data.result.pageInfo.hasNextPage,
-        total_count: data.result.totalCount,
+        ...(total ? { total_count: data.result.totalCount } : {}),
       }),
     };
   }

@@ -17,6 +17,7 @@ import { matchesAnyGlob } from './globs.js';
 import type { Redaction } from './redaction.js';
 import { fail, ok, type Result } from './result.js';
 import { type FieldByRole, mergeFieldRules, type RoleFieldRule } from './role-rules.js';
+import { RoleSetCache } from './role-set-cache.js';
 import { closest } from './suggest.js';
 import {
   type Budgets,
@@ -162,7 +163,13 @@ export interface PolicyEngine {
   datamodel: Datamodel;
   /** Roles the policy names; empty when it has no role overlays. */
   declaredRoles: string[];
+  /**
+   * The policy compiled for a set of roles (unknown roles ignored, order and repeats irrelevant),
+   * from the cache when it holds that set.
+   */
   forRoles(roles: readonly string[]): CompiledPolicy;
+  /** The compiled role sets kept, at most `roleSetCacheSize` (least recently used dropped first). */
+  readonly roleSets: Pick<RoleSetCache<CompiledPolicy>, 'size' | 'capacity' | 'keys' | 'values'>;
 }
 
 interface RoleView {
@@ -183,6 +190,8 @@ export interface CompilePolicyOptions {
    * `hashSalt`, else the published dev key (`DEV_HASH_KEY`), which the server refuses in production.
    */
   hashKey?: string;
+  /** Role sets kept compiled (`server.roleSetCacheSize`; default `DEFAULT_ROLE_SET_CACHE_SIZE`). */
+  roleSetCacheSize?: number;
 }
 
 export function compilePolicy(
@@ -205,22 +214,19 @@ export function compilePolicy(
   const declaredRoles = Object.keys(policy.roles ?? {}).sort();
   const scopes = tenantScopes(policy, datamodel);
   const hashKey = options.hashKey ?? policy.hashSalt ?? DEV_HASH_KEY;
-  const cache = new Map<string, CompiledPolicy>();
+  const cache = new RoleSetCache<CompiledPolicy>(options.roleSetCacheSize);
   const engine: PolicyEngine = {
     policy,
     datamodel,
     declaredRoles,
+    roleSets: cache,
     forRoles(roles) {
       const known = policy.roles
         ? [...new Set(roles.filter((role) => role in policy.roles!))].sort()
         : [];
-      const key = known.join(',');
-      let compiled = cache.get(key);
-      if (!compiled) {
-        compiled = compileForRoles(policy, datamodel, scopes, profile, known, hashKey);
-        cache.set(key, compiled);
-      }
-      return compiled;
+      return cache.get(known.join(','), () =>
+        compileForRoles(policy, datamodel, scopes, profile, known, hashKey),
+      );
     },
   };
   return ok(engine);

@@ -1,7 +1,8 @@
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin, { queryFromInfo } from '@pothos/plugin-prisma';
-import RelayPlugin from '@pothos/plugin-relay';
+// for its connection helpers only (see the plugin list below)
+import '@pothos/plugin-relay';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { OrmaiError, unwrap, validationError } from '../errors.js';
 import RedactionPlugin from '../plugins/redaction/index.js';
@@ -31,9 +32,13 @@ import { outputScalar, type SchemaParts } from './parts.js';
 import { checkKeyTenant, keyArgType, keyNames, readKey } from './row-keys.js';
 import { bytesScalar, dateTimeScalar, jsonScalar, stringNumberScalar } from './scalars.js';
 import { loadToOne } from './to-one-loader.js';
+import { withoutUnselected } from './unselected-columns.js';
 import { addViews } from './views.js';
 import { and, createWhereTranslator, toSortKeys } from './where.js';
 import { addWriteFields } from './writes.js';
+
+/** Where a connection's rows are selected: its `nodes` and its `edges { node }`. */
+const CONNECTION_PATHS = [['nodes'], ['edges', 'node']];
 
 export interface BuildSchemaOptions {
   datamodel: Datamodel;
@@ -60,7 +65,11 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     PrismaTypes: any;
     DefaultFieldNullability: false;
   }>({
-    plugins: [PrismaPlugin, RelayPlugin, ComplexityPlugin, RedactionPlugin],
+    // the relay plugin's one hook maps global-ID arguments, which ormai never declares, and walks
+    // every input type reachable from each field's arguments to find none: with 200 models' where
+    // inputs linked by relation filters that walk was most of a schema's build time. Its
+    // connection helpers (connectionObject, relay options) need only the import above.
+    plugins: [PrismaPlugin, ComplexityPlugin, RedactionPlugin],
     defaultFieldNullability: false,
     prisma: {
       client: (context: OrmaiContext) => context.prisma as never,
@@ -162,19 +171,20 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     multiplier: Math.max(1, args.first ?? budgets.defaultTake),
   });
 
-  // to-one: nullable, because a row outside the caller's scope resolves to null
+  // to-one: nullable, because a row outside the caller's scope resolves to null. No `select` of
+  // the key columns: every model type is in include mode, so each row of it carries all its
+  // scalars, and a field with a `select` gets the Prisma plugin's per-row mapping lookup
   const toOneField = (t: any, target: CompiledModel, keys: RelationKey[]) =>
     t.field({
       type: parts.objects.get(target.name),
       nullable: true,
-      select: Object.fromEntries(keys.map((key) => [key.localField, true])),
       extensions: { ormaiRelation: true },
       resolve: (
         parent: Record<string, unknown>,
         _args: unknown,
         context: OrmaiContext,
         info: GraphQLResolveInfo,
-      ) => loadToOne(target, keys, parent, context, info),
+      ) => loadToOne(datamodel, target, keys, parent, context, info),
     });
 
   for (const model of policy.models.values()) {
@@ -236,12 +246,13 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
             _root: unknown,
             args: Record<string, unknown>,
             context: OrmaiContext,
+            info: GraphQLResolveInfo,
           ) => {
             const values = readKey(model, args);
             // a key naming another tenant is a scope mistake, not a miss
             checkKeyTenant(model, values, context.principal);
             return delegate(context).findFirst({
-              ...query,
+              ...withoutUnselected(query, datamodel, model, info, [[]]),
               where: values,
             });
           },
@@ -289,15 +300,14 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
           const after = args.after
             ? keysetAfter(keys, parts.cursors.decode(model.name, keys, args.after))
             : {};
-          const query = withKeys(
-            queryFromInfo({
-              context,
-              info,
-              typeName: model.name,
-              paths: [['nodes'], ['edges', 'node']],
-            }),
-            keys,
+          const paths = CONNECTION_PATHS;
+          const query = withoutUnselected(
+            withKeys(queryFromInfo({ context, info, typeName: model.name, paths }), keys, model),
+            datamodel,
             model,
+            info,
+            paths,
+            keys.map((key) => key.field),
           );
           const rows = await delegate(context).findMany({
             ...query,

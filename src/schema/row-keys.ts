@@ -128,13 +128,15 @@ export function tuplesWhere(
 
 /**
  * One string per value tuple, for maps and sets: a BigInt, a Decimal and a number name the same
- * row as their strings, a date as its ISO text.
+ * row as their strings, a date as its ISO text. A map holds tuples of one length, so a single
+ * value is its own text (the to-one loader asks this for every parent row).
  */
 export function tupleText(values: readonly unknown[]): string {
-  return JSON.stringify(
-    values.map((value) => (value instanceof Date ? value.toISOString() : String(value))),
-  );
+  if (values.length === 1) return valueText(values[0]);
+  return JSON.stringify(values.map(valueText));
 }
+
+const valueText = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
 
 /** The key of a loaded row. */
 export function keyOfRow(model: CompiledModel, row: Record<string, unknown>): RowKey {

@@ -2,8 +2,10 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import DataLoader from 'dataloader';
 import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { CompiledModel, RelationKey } from '../policy/compile-policy.js';
+import type { Datamodel } from '../policy/datamodel.js';
 import { delegateOf, type OrmaiContext } from './context.js';
 import { tuplesWhere, tupleText } from './row-keys.js';
+import { withoutUnselected } from './unselected-columns.js';
 
 type Row = Record<string, unknown>;
 
@@ -24,6 +26,7 @@ const loadersByContext = new WeakMap<object, Map<FieldNode, LoaderEntry>>();
  * unique columns such as a `sku`).
  */
 export function loadToOne(
+  datamodel: Datamodel,
   target: CompiledModel,
   keys: RelationKey[],
   parent: Row,
@@ -45,7 +48,16 @@ export function loadToOne(
   let entry = loaders.get(fieldNode);
   if (!entry) {
     const query = plan(target, context, info);
-    entry = { loader: batchLoader(target, keys, query.query, context), nested: query.nested };
+    // the columns the selection reads, and those the rows are matched to their parents by
+    const columns = withoutUnselected(
+      query.query,
+      datamodel,
+      target,
+      info,
+      [[]],
+      keys.map((key) => key.targetField),
+    );
+    entry = { loader: batchLoader(target, keys, columns, context), nested: query.nested };
     loaders.set(fieldNode, entry);
   } else if (entry.nested) {
     plan(target, context, info);

@@ -82,7 +82,10 @@ export interface Gateway {
    * `/graphql` (parsing, limits, validation, execution, error shape): how the MCP bridge runs tools.
    */
   execute(operation: GatewayOperation): Promise<GatewayResult>;
-  /** Schemas built so far, one per set of roles (the cache `/metrics` reports). */
+  /**
+   * Schemas cached, one per set of roles the engine keeps compiled (`server.roleSetCacheSize`):
+   * the figure `/metrics` reports as `ormai_schema_cache_size`.
+   */
   readonly schemaCacheSize: number;
 }
 
@@ -114,6 +117,8 @@ interface InternalRequestContext {
   ormaiPrincipal?: Principal;
   ormaiSurface?: 'graphql' | 'mcp';
   ormaiOperation?: string;
+  /** The operation itself: read instead of a request body, its result handed back unserialised. */
+  ormaiParams?: { query: string; variables?: Record<string, unknown> | undefined };
 }
 
 /** The GraphQL endpoint: auth, per-role schemas, budgets, trace ids, error shape and GraphiQL. */
@@ -177,9 +182,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     writesOf(request).push(record!);
   };
 
+  // a schema lives as long as the engine keeps its role set's policy (a bounded LRU: see
+  // role-set-cache.ts), or a request in flight still holds it
   const schemas = new WeakMap<CompiledPolicy, GraphQLSchema>();
-  // the engine keeps every compiled policy, so each schema built stays cached
-  let schemasBuilt = 0;
   const policyFor = (principal: Principal) => engine.forRoles(principal.roles);
   const schemaFor = (principal: Principal) => {
     const policy = policyFor(principal);
@@ -192,7 +197,6 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(options.naming ? { naming: options.naming } : {}),
       });
       schemas.set(policy, schema);
-      schemasBuilt++;
     }
     return schema;
   };
@@ -248,7 +252,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     onRequest({ request }) {
       traceOf(request);
     },
-    onRequestParse({ request, requestParser, setRequestParser, endResponse, fetchAPI }) {
+    onRequestParse({
+      request,
+      serverContext,
+      requestParser,
+      setRequestParser,
+      endResponse,
+      fetchAPI,
+    }) {
+      const internal = (serverContext as InternalRequestContext).ormaiParams;
+      if (internal) {
+        setRequestParser(() => internal);
+        return;
+      }
       // yoga answers an unsupported content-type with an empty 415, and lets a GET's invalid
       // `variables` or `extensions` JSON escape as an unexpected error: both are the caller's to fix
       if (!requestParser) {
@@ -322,6 +338,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     onResponse({ request, response }) {
       response.headers.set('x-trace-id', traceOf(request));
+    },
+  };
+
+  // an operation run from inside gets its result as it left the last hook (error shape, audit
+  // refusal and all), not serialised into a response body only to be parsed again
+  const results = new WeakMap<Request, GatewayExecutionResult>();
+  const internalResults: Plugin = {
+    onResultProcess({ request, result, serverContext, setResultProcessor }) {
+      if (!(serverContext as InternalRequestContext).ormaiParams || Array.isArray(result)) return;
+      results.set(request, result as GatewayExecutionResult);
+      setResultProcessor((_, fetchAPI) => new fetchAPI.Response(null, { status: 204 }), '*/*');
     },
   };
 
@@ -412,6 +439,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         : []),
       // last: it counts the result as answered (contract codes set, audit refusals included)
       observabilityPlugin({ metrics: options.metrics }),
+      internalResults,
     ],
   });
 
@@ -420,30 +448,58 @@ export function createGateway(options: GatewayOptions): Gateway {
     policyFor,
     yoga,
     get schemaCacheSize() {
-      return schemasBuilt;
+      let size = 0;
+      for (const policy of engine.roleSets.values()) if (schemas.has(policy)) size++;
+      return size;
     },
     fetch: (input, init) => Promise.resolve(yoga.fetch(input as never, init ?? {})),
     authenticate: principalOf,
     async execute({ principal, document, variables, traceId, surface = 'mcp', operation }) {
-      const request = new Request(`http://ormai.internal${graphqlPath}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json, application/json',
-          ...(traceId ? { traceparent: `00-${traceId}-${'0'.repeat(15)}1-01` } : {}),
-        },
-        body: JSON.stringify({ query: document, variables }),
-      });
-      // the audit records the caller's principal, not the anonymous request it is carried in
+      // the request carries nothing: the operation and its principal come in the server context, and
+      // the request is the key of the call's state (trace id, principal, writes) in every hook
+      const request = new Request(`http://ormai.internal${graphqlPath}`, { method: 'POST' });
+      if (traceId) traceIds.set(request, traceId);
       principals.set(request, Promise.resolve(principal));
       const internal: InternalRequestContext = {
         ormaiPrincipal: principal,
         ormaiSurface: surface,
+        // the variables as /graphql would receive them: plain JSON values, none shared with the caller
+        ormaiParams: {
+          query: document,
+          variables: variables === undefined ? undefined : JSON.parse(JSON.stringify(variables)),
+        },
         ...(operation ? { ormaiOperation: operation } : {}),
       };
       const response = await yoga.fetch(request as never, internal as never);
-      const body = (await response.json()) as Omit<GatewayResult, 'traceId' | 'writesRecorded'>;
-      return { ...body, traceId: traceOf(request), writesRecorded: writesOf(request).length };
+      // a response ended before the operation ran (none is expected) still says why
+      const result = results.get(request) ?? ((await response.json()) as GatewayExecutionResult);
+      return {
+        ...(result.data !== undefined ? { data: plain(result.data) } : {}),
+        ...(result.errors ? { errors: result.errors.map(asSent) } : {}),
+        traceId: traceOf(request),
+        writesRecorded: writesOf(request).length,
+      };
     },
   };
+}
+
+type GatewayExecutionResult = Omit<GatewayResult, 'traceId' | 'writesRecorded'>;
+
+/** An error as `/graphql` sends it: without yoga's internal extensions (the HTTP status). */
+function asSent(error: NonNullable<GatewayResult['errors']>[number]) {
+  const { http: _http, unexpected: _unexpected, ...extensions } = error.extensions ?? {};
+  return {
+    message: error.message,
+    extensions,
+    ...(error.path ? { path: error.path } : {}),
+  };
+}
+
+/** A result as JSON would give it back: the executor's null-prototype objects as plain ones. */
+function plain<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(plain) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = plain((value as Record<string, unknown>)[key]);
+  return copy as T;
 }

@@ -42,6 +42,7 @@ export type ToolCall =
         take?: number;
         cursor?: string;
         include?: Include[];
+        include_total?: boolean;
       };
     }
   | { tool: 'db.get'; args: { model: string; id: unknown; select?: string[]; include?: Include[] } }
@@ -258,6 +259,8 @@ export class McpArbitraries {
             : fc.constant(undefined),
           take: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
           include: this.include(model),
+          // the total is a COUNT of its own: scoped like the rows, checked when asked
+          include_total: fc.option(fc.boolean(), { nil: undefined }),
         })
         .map(
           (args): ToolCall => ({ tool: 'db.query', args: { model, ...withoutUndefined(args) } }),
@@ -733,7 +736,7 @@ export async function expectedResult(
         data: await object(args.model, keys, args.select, args.include),
         next_cursor: more ? CURSOR : null,
         has_more: more,
-        total_count: all.length,
+        ...(args.include_total ? { total_count: all.length } : {}),
       };
     }
     case 'db.get': {

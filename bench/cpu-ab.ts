@@ -1,0 +1,248 @@
+// In-process CPU A/B of ormai's request path: Q1 and Q2 (bench/lib/queries.ts) sent sequentially
+// through `gateway.fetch` (yoga, auth, schema, execution, Prisma, response; no HTTP socket), CPU per
+// request from process.cpuUsage. Variants are copies of src/ (snapshots) loaded side by side in one
+// process and measured in alternating rounds, so a burst of load elsewhere falls on all of them.
+//
+//   npx tsx bench/cpu-ab.ts --snapshot before                # copy src/ to tmp/cpu-ab/before/src
+//   npx tsx bench/cpu-ab.ts --variants before,work           # A/B: the snapshot against src/
+//   npx tsx bench/cpu-ab.ts --variants work --profile q1.cpuprofile --queries Q1 --rounds 1 --n 500
+//
+// Env/flags: --db URL (default postgresql://postgres@127.0.0.1:5432/p4_cpu, created, migrated and
+// seeded on first use), --n requests per variant per round (default 30), --rounds (default 30),
+// --warmup requests per variant (default 100), --queries Q1,Q2.
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join, resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { saasApp } from '../examples/saas/app.js';
+import type { openRuntime, Runtime } from '../src/runtime.js';
+import { signToken } from '../src/server/auth.js';
+import type { Gateway, GatewayOptions } from '../src/server/gateway.js';
+import { createLogger } from '../src/server/logger.js';
+import { summarizeProfile } from './lib/profile.js';
+import { defineQueries } from './lib/queries.js';
+import { countStatements } from './servers/common.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SNAPSHOTS = join(ROOT, 'tmp', 'cpu-ab');
+
+const { values: flags } = parseArgs({
+  options: {
+    snapshot: { type: 'string' },
+    variants: { type: 'string', default: 'work' },
+    db: { type: 'string', default: 'postgresql://postgres@127.0.0.1:5432/p4_cpu' },
+    n: { type: 'string', default: '30' },
+    rounds: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '100' },
+    queries: { type: 'string', default: 'Q1,Q2' },
+    profile: { type: 'string' },
+  },
+});
+
+if (flags.snapshot) {
+  const target = join(SNAPSHOTS, flags.snapshot, 'src');
+  rmSync(target, { recursive: true, force: true });
+  cpSync(join(ROOT, 'src'), target, { recursive: true });
+  // Pothos keeps plugins in one registry by name: each copy registers its own under its own name
+  const plugin = join(target, 'plugins', 'redaction', 'index.ts');
+  const text = readFileSync(plugin, 'utf8');
+  const renamed = text.replace(
+    "const pluginName = 'redaction';",
+    `const pluginName = 'redaction_${flags.snapshot.replace(/\W/g, '_')}';`,
+  );
+  if (renamed === text) throw new Error('snapshot: the redaction plugin name was not found');
+  writeFileSync(plugin, renamed);
+  console.log(`snapshot of src/ in ${target}`);
+  process.exit(0);
+}
+
+const n = Number(flags.n);
+const rounds = Number(flags.rounds);
+const warmup = Number(flags.warmup);
+const wanted = new Set(flags.queries.split(','));
+
+await ensureDatabase(flags.db);
+const secret = 'cpu-ab-secret-0123456789abcdef';
+const token = await signToken({ sub: '1', tenantId: 1, roles: ['agent'] }, { secret });
+
+// one runtime per variant: its own copy of src/ opens it (the SQL adapter, the pool and the Prisma
+// client are src/'s too), on the example app or another (`name:path/to/app.ts`, e.g. a copy of the
+// example whose Prisma client was generated with other preview features)
+const runtimes: Runtime[] = [];
+// statements counted as the bench's servers count them: every query node-postgres sends (Prisma's
+// query events would cost CPU of their own)
+const counts = countStatements();
+async function runtimeOf(src: string, appPath: string | undefined): Promise<Runtime> {
+  const app = appPath
+    ? ((await import(resolve(ROOT, appPath))) as { saasApp: typeof saasApp }).saasApp
+    : saasApp;
+  const open = (await import(join(src, 'runtime.ts'))) as { openRuntime: typeof openRuntime };
+  const runtime = await open.openRuntime(app, {
+    databaseUrl: flags.db,
+    applyMigrations: true,
+    log: () => {},
+  });
+  runtimes.push(runtime);
+  return runtime;
+}
+const runtime = await runtimeOf(join(ROOT, 'src'), undefined);
+await runtime.db.sql.query('ANALYZE');
+const [q2] = await runtime.db.sql.query<{ id: number }>(
+  'SELECT id FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL ORDER BY id OFFSET 24 LIMIT 1',
+);
+const queries = defineQueries({
+  token,
+  orderId: q2!.id,
+  agentPolicy: runtime.policy.forRoles(['agent']),
+}).filter((query) => wanted.has(query.id));
+
+interface Variant {
+  name: string;
+  gateway: Gateway;
+}
+const variants: Variant[] = [];
+for (const spec of flags.variants.split(',')) {
+  const [name, appPath] = spec.split(':') as [string, string | undefined];
+  const src = name === 'work' ? join(ROOT, 'src') : join(SNAPSHOTS, name, 'src');
+  if (!existsSync(src)) throw new Error(`no snapshot ${name}: run with --snapshot ${name} first`);
+  const module = (await import(join(src, 'server', 'gateway.ts'))) as {
+    createGateway(options: GatewayOptions): Gateway;
+  };
+  const gateway = module.createGateway({
+    runtime: (await runtimeOf(src, appPath)) as never,
+    jwtSecret: secret,
+    logger: createLogger('warn'),
+  });
+  variants.push({ name: spec, gateway });
+}
+
+async function send(gateway: Gateway, request: (typeof queries)[number]['variants'][number]) {
+  const response = await gateway.fetch(`http://ormai${request.request.path}`, {
+    method: request.request.method,
+    headers: request.request.headers,
+    ...('body' in request.request ? { body: request.request.body as string } : {}),
+  });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${body.slice(0, 300)}`);
+  return body;
+}
+
+// every variant answers the same
+for (const query of queries) {
+  const ormai = query.variants.find((variant) => variant.endpoint === 'ormai')!;
+  const answers = new Set<string>();
+  for (const { gateway } of variants) {
+    answers.add(JSON.stringify(ormai.normalize(JSON.parse(await send(gateway, ormai)))));
+  }
+  if (answers.size !== 1) throw new Error(`${query.id}: the variants answer differently`);
+}
+
+// time in garbage collection, a proxy for what a request allocates
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
+const cpuMs = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
+
+/** Sequential requests; CPU and statements per request over the batch. */
+async function batch(gateway: Gateway, request: (typeof queries)[number]['variants'][number]) {
+  const cpu = cpuMs();
+  const wall = performance.now();
+  const before = counts.statements;
+  const gc = gcMs;
+  for (let i = 0; i < n; i++) await send(gateway, request);
+  // the observer reports after the fact: let it catch up
+  await new Promise((done) => setImmediate(done));
+  return {
+    cpu: (cpuMs() - cpu) / n,
+    gc: (gcMs - gc) / n,
+    wall: (performance.now() - wall) / n,
+    statements: (counts.statements - before) / n,
+  };
+}
+
+const session = flags.profile ? new Session() : undefined;
+for (const query of queries) {
+  const ormai = query.variants.find((variant) => variant.endpoint === 'ormai')!;
+  for (const { gateway } of variants) for (let i = 0; i < warmup; i++) await send(gateway, ormai);
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+  }
+  const results = new Map<
+    string,
+    { cpu: number[]; wall: number[]; gc: number[]; statements: number }
+  >();
+  for (let round = 0; round < rounds; round++) {
+    // the order rotates each round
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+    for (const { name, gateway } of order) {
+      const result = await batch(gateway, ormai);
+      const entry = results.get(name) ?? { cpu: [], wall: [], gc: [], statements: 0 };
+      entry.cpu.push(result.cpu);
+      entry.gc.push(result.gc);
+      entry.wall.push(result.wall);
+      entry.statements = result.statements;
+      results.set(name, entry);
+    }
+  }
+  if (session && flags.profile) {
+    const { profile } = await session.post('Profiler.stop');
+    const file =
+      queries.length > 1 ? flags.profile.replace(/(\.\w+)?$/, `-${query.id}$1`) : flags.profile;
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    const summary = summarizeProfile(file, 25);
+    console.log(`${query.id} profile (${file}): busy ${summary.busyMs.toFixed(0)} ms`);
+    console.log('  self time by location:');
+    for (const row of summary.byLocation)
+      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.location}`);
+    console.log('  self time by function:');
+    for (const row of summary.byFunction)
+      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.fn}  (${row.location})`);
+    console.log('  on the stack (inclusive):');
+    for (const row of summary.inclusiveByLocation)
+      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.location}`);
+    console.log('  ormai functions on the stack:');
+    for (const row of summary.inclusiveOwn)
+      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.fn}  (${row.location})`);
+  }
+  const baseline = results.get(variants[0]!.name)!;
+  const median = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  console.log(`${query.id}: ${n} requests × ${rounds} rounds per variant, sequential`);
+  for (const [name, entry] of results) {
+    // each round's ratio to the baseline measured next to it, so drifting load cancels out
+    const ratio = median(entry.cpu.map((cpu, round) => cpu / baseline.cpu[round]!));
+    const spread = `${Math.min(...entry.cpu).toFixed(2)}–${Math.max(...entry.cpu).toFixed(2)}`;
+    console.log(
+      `  ${name.padEnd(14)} CPU ms/req ${median(entry.cpu).toFixed(3)} (${spread})  GC ${median(entry.gc).toFixed(3)}  wall ${median(entry.wall).toFixed(2)}  SQL/req ${entry.statements}${name === variants[0]!.name ? '' : `  paired ratio × ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %)`}`,
+    );
+  }
+}
+
+for (const open of runtimes) await open.close();
+
+async function ensureDatabase(url: string) {
+  const name = new URL(url).pathname.slice(1);
+  const server = new URL(url);
+  server.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: server.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!found.rowCount) await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+export type { Runtime };
