@@ -10,7 +10,7 @@
 // Env/flags: --db URL (default postgresql://postgres@127.0.0.1:5432/p4_cpu, created, migrated and
 // seeded on first use), --n requests per variant per round (default 30), --rounds (default 30),
 // --warmup requests per variant (default 100), --queries Q1,Q2.
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -46,14 +46,16 @@ if (flags.snapshot) {
   rmSync(target, { recursive: true, force: true });
   cpSync(join(ROOT, 'src'), target, { recursive: true });
   // Pothos keeps plugins in one registry by name: each copy registers its own under its own name
-  const plugin = join(target, 'plugins', 'redaction', 'index.ts');
-  const text = readFileSync(plugin, 'utf8');
-  const renamed = text.replace(
-    "const pluginName = 'redaction';",
-    `const pluginName = 'redaction_${flags.snapshot.replace(/\W/g, '_')}';`,
-  );
-  if (renamed === text) throw new Error('snapshot: the redaction plugin name was not found');
-  writeFileSync(plugin, renamed);
+  for (const dir of readdirSync(join(target, 'plugins'))) {
+    const plugin = join(target, 'plugins', dir, 'index.ts');
+    const text = readFileSync(plugin, 'utf8');
+    const renamed = text.replace(
+      /const pluginName = '(\w+)';/,
+      (_, name) => `const pluginName = '${name}_${flags.snapshot!.replace(/\W/g, '_')}';`,
+    );
+    if (renamed === text) throw new Error(`snapshot: no plugin name in plugins/${dir}/index.ts`);
+    writeFileSync(plugin, renamed);
+  }
   console.log(`snapshot of src/ in ${target}`);
   process.exit(0);
 }
@@ -119,14 +121,18 @@ for (const spec of flags.variants.split(',')) {
 }
 
 async function send(gateway: Gateway, request: (typeof queries)[number]['variants'][number]) {
+  const body = 'body' in request.request ? (request.request.body as string) : undefined;
   const response = await gateway.fetch(`http://ormai${request.request.path}`, {
     method: request.request.method,
-    headers: request.request.headers,
-    ...('body' in request.request ? { body: request.request.body as string } : {}),
+    // with the Content-Length an HTTP client sends (node:http hands the gateway the header)
+    headers: body
+      ? { ...request.request.headers, 'content-length': String(Buffer.byteLength(body)) }
+      : request.request.headers,
+    ...(body ? { body } : {}),
   });
-  const body = await response.text();
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${body.slice(0, 300)}`);
-  return body;
+  const answer = await response.text();
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${answer.slice(0, 300)}`);
+  return answer;
 }
 
 // every variant answers the same

@@ -206,12 +206,17 @@ describe('a client that loads list relations with joins (relationJoins)', () => 
     // a caller's relation filter on a nested list, with a scope of the list's own columns
     const filtered = { include: { items: { where: { product: { is: { name: 'x' } } } } } };
     expect(strategy(true, 'Order', 'findFirst', filtered, false)).toBe('query');
+    // orders with their item counts, the items scoped through their orders (a view's count)
+    const counted = { select: { id: true, _count: { select: { items: true } } } };
+    expect(strategy(true, 'Order', 'findMany', counted)).toBe('query');
   });
 
   it('leaves every other read joined, and a client without joins as it is', () => {
     expect(
       strategy(true, 'Order', 'findMany', { include: { items: true } }, false),
     ).toBeUndefined();
+    const counted = { select: { id: true, _count: { select: { items: true } } } };
+    expect(strategy(true, 'Order', 'findMany', counted, false)).toBeUndefined();
     expect(strategy(true, 'Order', 'findMany', { where: { items: { some: {} } } })).toBeUndefined();
     expect(
       strategy(false, 'Product', 'findMany', { include: { orderItems: true } }),

@@ -405,7 +405,7 @@ interface ChildTask {
 type ChildResult = HugeScenario & { compileMs: number[]; buildMs: number[]; schemaTypes: number };
 
 function runChild(task: ChildTask): Promise<ChildResult> {
-  // a heap for every role set the bound keeps, at ~60 MB each, and then some
+  // a heap for every role set the bound keeps (~20 MB each; ~60 MB before src/plugins/build-state)
   const heapMb = Math.max(4096, 1024 + task.cacheBound * 100);
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
     cwd: root,

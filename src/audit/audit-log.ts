@@ -188,8 +188,9 @@ export class AuditLog {
       await Promise.resolve();
       while (queue.pending.length > 0) {
         const batch = queue.pending.slice(0, this.#batchSize);
+        let written: number;
         try {
-          await queue.sink.write(batch);
+          written = (await queue.sink.write(batch)).length;
         } catch (error) {
           queue.lastError = error;
           if (queue.healthy) this.options.onError?.(queue.sink.name, error);
@@ -199,8 +200,9 @@ export class AuditLog {
           queue.retryDelay = Math.min(queue.retryDelay * 2, 2000);
           return;
         }
-        queue.pending.splice(0, batch.length);
-        this.#written(batch);
+        // a sink may store the first records only: the rest stay queued for its next write
+        queue.pending.splice(0, written);
+        this.#written(batch.slice(0, written));
         if (!queue.healthy) this.options.onRecover?.(queue.sink.name);
         queue.healthy = true;
         queue.retryDelay = 100;

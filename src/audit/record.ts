@@ -26,24 +26,45 @@ export interface AuditRecord {
   approval_id: string | null;
   prev_hash: string;
   hash: string;
+  /**
+   * The chain the record extends, where a store keeps several (the table: one per writing
+   * process, so replicas never take turns); absent or null for a store with one chain. Like `id`
+   * it is not hashed: the links bind a record to its place, and moving it breaks them.
+   */
+  chain_id?: string | null;
 }
 
 /** A record before it is chained: the sink sets prev_hash and hash when it stores it. */
-export type AuditEntry = Omit<AuditRecord, 'id' | 'prev_hash' | 'hash'>;
+export type AuditEntry = Omit<AuditRecord, 'id' | 'prev_hash' | 'hash' | 'chain_id'>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 
+/**
+ * The canonical content of entries already hashed: every sink hashes the same entry object (on a
+ * chain of its own), and the canonical JSON is most of a hash's cost. Entries are not changed once
+ * accepted.
+ */
+const canonicalContent = new WeakMap<AuditEntry, string>();
+
 /** The hash chain: sha256(prev_hash + canonical JSON of the record's content). */
 export function chainHash(prevHash: string, entry: AuditEntry): string {
-  return createHash('sha256')
-    .update(prevHash)
-    .update(canonicalJson(contentOf(entry)))
-    .digest('hex');
+  let content = canonicalContent.get(entry);
+  if (content === undefined) {
+    content = canonicalJson(contentOf(entry));
+    canonicalContent.set(entry, content);
+  }
+  return createHash('sha256').update(prevHash).update(content).digest('hex');
 }
 
-/** The fields a hash covers: everything but the storage id and the chain fields themselves. */
+/** The fields a hash covers: everything but the storage id, the chain and the chain fields. */
 export function contentOf(record: AuditEntry | AuditRecord): AuditEntry {
-  const { id: _id, prev_hash: _prev, hash: _hash, ...content } = record as AuditRecord;
+  const {
+    id: _id,
+    prev_hash: _prev,
+    hash: _hash,
+    chain_id: _chain,
+    ...content
+  } = record as AuditRecord;
   return {
     ...content,
     // timestamps compare as instants whatever a database did to their text
@@ -103,23 +124,29 @@ export function sanitizeInputs(value: unknown, depth = 0): unknown {
 export interface VerifyResult {
   ok: boolean;
   checked: number;
+  /** How many chains the records form (one per `chain_id`). */
+  chains: number;
   /** The first record whose link is broken, and why. */
   broken?: { id: number | string; reason: string };
 }
 
 /**
- * Walks a chain in order: each record's prev_hash must be the previous record's hash, and its hash
- * must match its content. An edited record fails its own hash; a deleted one breaks the next link.
+ * Walks the records in storage order, each chain on its own (records with one `chain_id`, or all
+ * of them in a store with one chain): each record's prev_hash must be the hash of the record before
+ * it on its chain (the genesis hash for a chain's first), and its hash must match its content. An
+ * edited record fails its own hash; a deleted, reordered or moved one breaks the next link.
  */
 export function verifyChain(records: Iterable<AuditRecord>): VerifyResult {
-  let previous = GENESIS_HASH;
+  const heads = new Map<string | null, string>();
   let checked = 0;
   for (const record of records) {
     const id = record.id ?? checked + 1;
-    if (record.prev_hash !== previous) {
+    const chain = record.chain_id ?? null;
+    if (record.prev_hash !== (heads.get(chain) ?? GENESIS_HASH)) {
       return {
         ok: false,
         checked,
+        chains: heads.size,
         broken: {
           id,
           reason:
@@ -131,11 +158,12 @@ export function verifyChain(records: Iterable<AuditRecord>): VerifyResult {
       return {
         ok: false,
         checked,
+        chains: heads.size,
         broken: { id, reason: 'hash does not match its content: the record was changed' },
       };
     }
-    previous = record.hash;
+    heads.set(chain, record.hash);
     checked++;
   }
-  return { ok: true, checked };
+  return { ok: true, checked, chains: heads.size };
 }

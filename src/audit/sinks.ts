@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { advisoryLockKey, type SqlDriver } from '../db/database.js';
 import { type OrmaiTables, ormaiTables } from '../db/ormai-tables.js';
 import { type AuditEntry, type AuditRecord, chainHash, GENESIS_HASH } from './record.js';
@@ -6,7 +8,11 @@ import { type AuditEntry, type AuditRecord, chainHash, GENESIS_HASH } from './re
 /** Where records go. A sink chains what it stores: each record's prev_hash is its last hash. */
 export interface AuditSink {
   readonly name: string;
-  /** Stores entries in order, atomically where it can; throws when it cannot. */
+  /**
+   * Stores entries in order, atomically where it can, and returns the records it stored: all of
+   * them, or the first few (the rest are given again). Throws when it cannot; the log then gives
+   * the same entries again, first, when it retries.
+   */
   write(entries: AuditEntry[]): Promise<AuditRecord[]>;
   /** Every record in order (for verify and tail). */
   read(): AsyncIterable<AuditRecord>;
@@ -35,6 +41,7 @@ const COLUMNS = [
   'approval_id',
   'prev_hash',
   'hash',
+  'chain_id',
 ] as const;
 const JSON_COLUMNS = new Set(['roles', 'inputs', 'decisions', 'before', 'after']);
 /** Columns `auditRecords(where)` filters on, by equality. */
@@ -47,28 +54,81 @@ const FILTER_COLUMNS = new Set([
   'principal_sub',
   'model',
 ]);
+/** Rows per INSERT: 23 parameters each, far below PostgreSQL's 65,535 per statement. */
+const ROWS_PER_INSERT = 500;
 
 /**
- * The table `ormai_audit_log` in the app's database. A batch is one transaction holding an advisory
- * lock, so several gateway processes on one PostgreSQL extend a single chain in turn.
+ * This process's chains in the table are named after it: host and pid for an operator reading
+ * them, random bits so a restarted process (the same pid in a new container) starts chains of its
+ * own instead of continuing a dead one's.
+ */
+const PROCESS_TAG = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+let sinksMade = 0;
+
+/**
+ * The chain of the records written inside write transactions (a write's record commits with the
+ * write). This process's writes take turns on it (an advisory lock named after it, held to the
+ * commit); another process's writes have a chain of their own and never wait for these.
+ */
+export const TRANSACTION_CHAIN = `${PROCESS_TAG}:tx`;
+
+/**
+ * The table `ormai_audit_log` in the app's database. Each sink appends to a chain of its own
+ * (`chain_id`), one batch at a time, so it keeps the chain's head in memory: a batch is a single
+ * multi-row INSERT, with no lock and no read of the table, and replicas never take turns.
  */
 export class SqlAuditSink implements AuditSink {
   readonly name = 'sql';
+  readonly chainId = `${PROCESS_TAG}:${++sinksMade}`;
+  #head = GENESIS_HASH;
+  /** A batch whose INSERT failed: it may have committed all the same (the connection lost after). */
+  #unsure?: AuditRecord[];
 
   constructor(
     private readonly sql: SqlDriver,
     private readonly tables: OrmaiTables = ormaiTables(),
   ) {}
 
-  write(entries: AuditEntry[]): Promise<AuditRecord[]> {
-    return this.sql.transaction((tx) => writeChained(tx, entries, this.tables));
+  async write(entries: AuditEntry[]): Promise<AuditRecord[]> {
+    if (this.#unsure) {
+      const committed = await this.#settle();
+      // the log gives the same entries again first: those that committed are written
+      if (committed) return committed;
+    }
+    const records = chainRecords(this.#head, entries.slice(0, ROWS_PER_INSERT), this.chainId);
+    try {
+      await insertRecords(this.sql, records, this.tables);
+    } catch (error) {
+      this.#unsure = records;
+      throw error;
+    }
+    this.#head = records.at(-1)!.hash;
+    return records;
   }
 
-  /** Whether a record with this hash is stored (a write's record exists once its transaction committed). */
-  async contains(hash: string): Promise<boolean> {
+  /**
+   * After a failed INSERT, the chain's last record (an index lookup) says whether it committed:
+   * returns its records when it did, and takes that record as the head either way.
+   */
+  async #settle(): Promise<AuditRecord[] | undefined> {
+    const [last] = await this.sql.query<{ hash: string }>(
+      `SELECT hash FROM ${this.tables.auditLog} WHERE chain_id = $1 ORDER BY id DESC LIMIT 1`,
+      [this.chainId],
+    );
+    const attempt = this.#unsure!;
+    this.#unsure = undefined;
+    this.#head = last?.hash ?? GENESIS_HASH;
+    return last?.hash === attempt.at(-1)!.hash ? attempt : undefined;
+  }
+
+  /**
+   * Whether a record written in a transaction is stored (it is once its transaction committed):
+   * found by its id, so the lookup costs the same however long the table grows.
+   */
+  async contains(record: AuditRecord): Promise<boolean> {
     const rows = await this.sql.query(
-      `SELECT 1 AS found FROM ${this.tables.auditLog} WHERE hash = $1`,
-      [hash],
+      `SELECT 1 AS found FROM ${this.tables.auditLog} WHERE id = $1 AND hash = $2`,
+      [record.id, record.hash],
     );
     return rows.length > 0;
   }
@@ -131,60 +191,77 @@ export class SqlAuditSink implements AuditSink {
  */
 export const CHAIN_APPEND_TIMEOUT_MS = 15_000;
 
-/** Inserts entries after the current last record, inside the caller's transaction. */
+/**
+ * Inserts entries after the last record of `chain` (this process's transaction chain unless
+ * named), inside the caller's transaction: the chain is held until that transaction ends.
+ */
 export async function writeChained(
   tx: Pick<SqlDriver, 'query'>,
   entries: AuditEntry[],
   tables: OrmaiTables,
+  chain = TRANSACTION_CHAIN,
 ): Promise<AuditRecord[]> {
-  // Every gateway process on the database appends to this one chain in turn, and a turn lasts until
-  // its holder commits (a busy process's event loop can stretch that). Waiting for it is not the
-  // caller's query running long: the role's statement budget (the connection's statement_timeout)
-  // would fail the append, and with it the sink or the write; the append has a bound of its own.
+  // This process's writes append to this chain in turn, and a turn lasts until its holder commits
+  // (a busy event loop can stretch that). Waiting for it is not the caller's query running long:
+  // the role's statement budget (the connection's statement_timeout) would fail the append, and
+  // with it the write; the append has a bound of its own.
   await tx.query("SELECT set_config('statement_timeout', $1, true) AS timeout", [
     String(CHAIN_APPEND_TIMEOUT_MS),
   ]);
-  // one chain per table: the lock is named after the qualified table
   await tx.query('SELECT 1 AS locked FROM pg_advisory_xact_lock($1::bigint)', [
-    advisoryLockKey(tables.auditLog),
+    advisoryLockKey(`${tables.auditLog} ${chain}`),
   ]);
+  // the head a rolled-back transaction left is the one before it: read under the lock
   const [last] = await tx.query<{ hash: string }>(
-    `SELECT hash FROM ${tables.auditLog} ORDER BY id DESC LIMIT 1`,
+    `SELECT hash FROM ${tables.auditLog} WHERE chain_id = $1 ORDER BY id DESC LIMIT 1`,
+    [chain],
   );
-  let previous = last?.hash ?? GENESIS_HASH;
-  const records: AuditRecord[] = [];
-  for (const entry of entries) {
-    const hash = chainHash(previous, entry);
-    records.push({ ...entry, prev_hash: previous, hash });
-    previous = hash;
-  }
-  for (let start = 0; start < records.length; start += 100) {
-    const batch = records.slice(start, start + 100);
-    const params: unknown[] = [];
-    const values = batch.map((record) => {
-      const cells = COLUMNS.map((column) => {
-        const value = record[column];
-        params.push(
-          // a JSON null is stored as SQL NULL, so `before IS NULL` reads as it should
-          JSON_COLUMNS.has(column)
-            ? value === undefined || value === null
-              ? null
-              : JSON.stringify(value)
-            : (value ?? null),
-        );
-        return `$${params.length}${JSON_COLUMNS.has(column) ? '::jsonb' : ''}`;
-      });
-      return `(${cells.join(', ')})`;
-    });
-    const inserted = await tx.query<{ id: number | string }>(
-      `INSERT INTO ${tables.auditLog} (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} RETURNING id`,
-      params,
-    );
-    inserted.forEach((row, i) => {
-      batch[i]!.id = Number(row.id);
-    });
+  const records = chainRecords(last?.hash ?? GENESIS_HASH, entries, chain);
+  for (let start = 0; start < records.length; start += ROWS_PER_INSERT) {
+    await insertRecords(tx, records.slice(start, start + ROWS_PER_INSERT), tables);
   }
   return records;
+}
+
+/** Entries chained after `previous`, on `chain`. */
+function chainRecords(previous: string, entries: AuditEntry[], chain: string): AuditRecord[] {
+  return entries.map((entry) => {
+    const hash = chainHash(previous, entry);
+    const record: AuditRecord = { ...entry, prev_hash: previous, hash, chain_id: chain };
+    previous = hash;
+    return record;
+  });
+}
+
+/** One INSERT of the records, in chain order; sets their ids. */
+async function insertRecords(
+  sql: Pick<SqlDriver, 'query'>,
+  records: AuditRecord[],
+  tables: OrmaiTables,
+): Promise<void> {
+  const params: unknown[] = [];
+  const values = records.map((record) => {
+    const cells = COLUMNS.map((column) => {
+      const value = record[column];
+      params.push(
+        // a JSON null is stored as SQL NULL, so `before IS NULL` reads as it should
+        JSON_COLUMNS.has(column)
+          ? value === undefined || value === null
+            ? null
+            : JSON.stringify(value)
+          : (value ?? null),
+      );
+      return `$${params.length}${JSON_COLUMNS.has(column) ? '::jsonb' : ''}`;
+    });
+    return `(${cells.join(', ')})`;
+  });
+  const inserted = await sql.query<{ id: number | string }>(
+    `INSERT INTO ${tables.auditLog} (${COLUMNS.join(', ')}) VALUES ${values.join(', ')} RETURNING id`,
+    params,
+  );
+  inserted.forEach((row, i) => {
+    records[i]!.id = Number(row.id);
+  });
 }
 
 function fromRow(row: Record<string, unknown>): AuditRecord {
@@ -213,6 +290,7 @@ function fromRow(row: Record<string, unknown>): AuditRecord {
     approval_id: (row.approval_id as string | null) ?? null,
     prev_hash: row.prev_hash as string,
     hash: row.hash as string,
+    chain_id: (row.chain_id as string | null) ?? null,
   };
 }
 

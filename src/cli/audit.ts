@@ -8,7 +8,10 @@ async function collect(records: AsyncIterable<AuditRecord>): Promise<AuditRecord
   return all;
 }
 
-/** `ormai audit verify`: walks the table's chain (or a JSONL file's) and names the first broken link. */
+/**
+ * `ormai audit verify`: walks the table's chains (one per process that wrote, each on its own) or
+ * a JSONL file's chain, and names the first broken link.
+ */
 export async function verifyAudit(
   runtime: Runtime | undefined,
   jsonl?: string,
@@ -24,7 +27,11 @@ export async function verifyAudit(
   return result.ok
     ? {
         ok: true,
-        lines: [`ok: ${result.checked} record(s) in ${source}, the hash chain is intact`],
+        lines: [
+          result.chains > 1
+            ? `ok: ${result.checked} record(s) in ${source}, each of its ${result.chains} hash chains is intact`
+            : `ok: ${result.checked} record(s) in ${source}, the hash chain is intact`,
+        ],
       }
     : {
         ok: false,

@@ -448,7 +448,7 @@ const auditCommand = program.command('audit').description('read and verify the a
 auditCommand
   .command('verify')
   .description(
-    'walk the hash chain of ormai_audit_log (or a JSONL file); exit 1 at the first broken link',
+    'walk the hash chains of ormai_audit_log (one per process that wrote) or a JSONL file; exit 1 at the first broken link',
   )
   .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
   .option('--jsonl <file>', 'verify this JSONL audit file instead of the table')

@@ -58,10 +58,11 @@ export function scopeArgs(source: ScopeSource, model: string, operation: string,
   }
   if (args.select) scoped.select = scopeSelection(source, model, args.select as Args);
   if (args.include) scoped.include = scopeSelection(source, model, args.include as Args);
-  // Joined, a list relation whose where filters through another relation (a scope through a
-  // parent, a caller's `some`/`is`) is evaluated for every parent row: products with their items
-  // scoped through the items' orders took seconds, not milliseconds, on PostgreSQL. Such a read
-  // loads its lists with a statement each, as a client without relationJoins does.
+  // Joined, a list relation or a relation count whose where filters through another relation (a
+  // scope through a parent, a caller's `some`/`is`) is evaluated for every parent row: products
+  // with their items scoped through the items' orders took seconds, not milliseconds, on
+  // PostgreSQL, and so did orders with their item counts. Such a read loads its lists and counts
+  // with statements of their own, as a client without relationJoins does.
   if (
     source.joins &&
     READS.has(operation) &&
@@ -74,10 +75,17 @@ export function scopeArgs(source: ScopeSource, model: string, operation: string,
   return scoped;
 }
 
-/** Whether a list relation in the selection, at any depth, has a relation filter in its where. */
+/**
+ * Whether a list relation or a relation count in the selection, at any depth, has a relation filter
+ * in its where.
+ */
 function filtersThrough(source: ScopeSource, model: string, selection: Args | undefined): boolean {
   for (const [key, value] of Object.entries(selection ?? {})) {
-    const relation = value && key !== '_count' ? source.relation(model, key) : null;
+    if (key === '_count') {
+      if (countsThrough(source, model, value)) return true;
+      continue;
+    }
+    const relation = value ? source.relation(model, key) : null;
     if (!relation || value === true) continue;
     const nested = value as Args;
     if (
@@ -89,6 +97,15 @@ function filtersThrough(source: ScopeSource, model: string, selection: Args | un
     }
   }
   return false;
+}
+
+/** Whether a relation count (`_count: { select: { items: { where } } }`) filters through one. */
+function countsThrough(source: ScopeSource, model: string, count: unknown): boolean {
+  const select = (count as { select?: Args } | null)?.select;
+  return Object.entries(select ?? {}).some(([name, value]) => {
+    const relation = value && value !== true ? source.relation(model, name) : null;
+    return !!relation && hasRelationFilter(source, relation.target, (value as Args).where as Args);
+  });
 }
 
 function hasRelationFilter(source: ScopeSource, model: string, where: Args | undefined): boolean {

@@ -2,6 +2,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { requestTraceId } from '../observability/tracing.js';
 import type { Principal } from '../policy/principal.js';
 import { refusalInitOf } from '../server/oauth.js';
+import { answerDirect, planPost } from './direct-rpc.js';
 import type { McpBridgeOptions } from './options.js';
 import { corsHeaders, originPolicy, preflightResponse } from './origin.js';
 import { createMcpServer } from './server.js';
@@ -44,7 +45,8 @@ export interface McpHttpOptions extends McpBridgeOptions {
  * MCP over Streamable HTTP as a Web-standard handler (`Request` in, `Response` out), stateless:
  * the browser origin is checked first (403, before authentication, so a rebinding page learns
  * nothing), then every request is authenticated on its own (401 without a valid bearer token) and
- * served by an MCP server for that principal. Refusals are reported to `onRefused`; every answer
+ * served for that principal: a plain tools/list or tools/call directly (direct-rpc.ts), any other
+ * message by the SDK's Server and transport. Refusals are reported to `onRefused`; every answer
  * carries the request's trace id in `x-trace-id`. Any framework that speaks fetch can mount it.
  */
 export function createMcpHttpHandler(options: McpHttpOptions) {
@@ -136,20 +138,13 @@ export function createMcpHttpHandler(options: McpHttpOptions) {
         ),
       );
     }
-    const server = createMcpServer(options, principal, { traceId });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    await server.connect(transport);
-    let response: Response;
-    try {
-      response = await transport.handleRequest(request);
-    } finally {
-      // a JSON response is complete when handleRequest returns: nothing streams after it
-      void transport.close();
-      void server.close();
-    }
+    const plan = await planPost(request);
+    const response =
+      plan.kind === 'direct'
+        ? await answerDirect(options, principal, plan.message, traceId)
+        : plan.kind === 'too-large'
+          ? plan.response
+          : await viaSdk(options, principal, traceId, plan.request, plan.parsedBody);
     // the transport refuses what is not a JSON-RPC message it can take (bad JSON, wrong headers)
     if (response.status >= 400) {
       const error = await jsonRpcErrorOf(response);
@@ -163,6 +158,29 @@ export function createMcpHttpHandler(options: McpHttpOptions) {
     }
     return answer(response);
   };
+}
+
+/** A message served by the SDK's Server over its Streamable HTTP transport (JSON responses). */
+async function viaSdk(
+  options: McpBridgeOptions,
+  principal: Principal,
+  traceId: string,
+  request: Request,
+  parsedBody: unknown,
+): Promise<Response> {
+  const server = createMcpServer(options, principal, { traceId });
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
+  await server.connect(transport);
+  try {
+    return await transport.handleRequest(request, parsedBody === undefined ? {} : { parsedBody });
+  } finally {
+    // a JSON response is complete when handleRequest returns: nothing streams after it
+    void transport.close();
+    void server.close();
+  }
 }
 
 /** A refusal as a JSON-RPC error; `data` carries the contract's error (code, retryable, hints). */

@@ -15,8 +15,8 @@ import {
 } from 'graphql';
 
 /**
- * The output schema of each tool: exactly what its `structuredContent` holds (the shapes of
- * translate.ts), or the error of a tool result with isError. Both branches are one schema because
+ * The output schema of each tool: what its `structuredContent` holds (the shapes of translate.ts),
+ * or the error of a tool result with isError. Both branches are one schema because
  * the MCP SDK client checks structuredContent against it whether or not the result is an error.
  */
 export type JsonSchema = Record<string, unknown>;
@@ -24,31 +24,22 @@ export type JsonSchema = Record<string, unknown>;
 const string = { type: 'string' };
 const boolean = { type: 'boolean' };
 const integer = { type: 'integer' };
-const row = {
-  type: 'object',
-  description: 'a row: the fields you selected (all you can read by default)',
-};
+/** A row: the fields selected (all the caller can read by default). */
+const row = { type: 'object' };
 /** A key as db.get takes it: its value, or an object of a compound key's fields. */
 const key = { type: ['number', 'string', 'object'] };
 /** count is an integer; sum, avg, min and max a number, an exact decimal string, or null. */
 const aggregateValue = { type: ['number', 'string', 'null'] };
 
-/** `structuredContent` of a tool result with isError (errors.ts toolErrorResult). */
+/**
+ * `structuredContent` of a tool result with isError (errors.ts toolErrorResult). It is repeated in
+ * every tool's output schema, so it names the error's keys and no more (their types are the
+ * contract's: CONTRACT §5); a model is not sent output schemas, a client only checks answers.
+ */
 export const ERROR_OUTPUT: JsonSchema = {
   type: 'object',
   properties: {
-    error: {
-      type: 'object',
-      properties: {
-        code: string,
-        message: string,
-        retryable: boolean,
-        retry_hints: { type: 'array', items: string },
-        details: { type: 'object' },
-      },
-      required: ['code', 'message', 'retryable', 'retry_hints', 'details'],
-    },
-    trace_id: string,
+    error: { type: 'object', required: ['code', 'message', 'retryable', 'retry_hints', 'details'] },
   },
   required: ['error'],
 };
@@ -57,77 +48,43 @@ function object(properties: Record<string, unknown>, required = Object.keys(prop
   return { type: 'object', properties, required };
 }
 
-/** A tool's output: its result, or its error. */
+/** A tool's output: its result (or one of its result shapes), or its error. */
 export function orError(success: JsonSchema): { type: 'object' } & JsonSchema {
-  return { type: 'object', anyOf: [success, ERROR_OUTPUT] };
+  const shapes = Array.isArray(success.anyOf) ? (success.anyOf as JsonSchema[]) : [success];
+  return { type: 'object', anyOf: [...shapes, ERROR_OUTPUT] };
 }
-
-const describedModel = object(
-  {
-    fields: {
-      type: 'object',
-      additionalProperties: object(
-        {
-          type: string,
-          nullable: boolean,
-          primaryKey: boolean,
-          redaction: { type: 'string', enum: ['mask', 'hash'] },
-          filterable: boolean,
-        },
-        ['type', 'nullable', 'primaryKey', 'filterable'],
-      ),
-    },
-    relations: {
-      type: 'object',
-      additionalProperties: object({
-        target: string,
-        type: { type: 'string', enum: ['one', 'many'] },
-      }),
-    },
-    readable: boolean,
-    writable: boolean,
-    operations: { type: 'array', items: string },
-    key: { type: 'array', items: string },
-  },
-  ['fields', 'relations', 'readable', 'writable', 'operations', 'key'],
-);
 
 /** db.* outputs by OrmAI's tool name (CONTRACT §5). */
 export const DB_OUTPUTS: Record<string, JsonSchema> = {
+  // the model shape is the tool's description's; spelled out here it cost ~180 tokens per listing
   'db.describe_schema': object({
-    models: { type: 'object', additionalProperties: describedModel },
+    models: { type: 'object' },
     views: { type: 'object' },
     filterOps: { type: 'array', items: string },
     budgets: { type: 'object' },
   }),
-  'db.get': object({ data: { ...row, type: ['object', 'null'] }, found: boolean }),
+  'db.get': object({ data: { type: ['object', 'null'] }, found: boolean }),
   'db.query': object(
     {
       data: { type: 'array', items: row },
       next_cursor: { type: ['string', 'null'] },
       has_more: boolean,
-      total_count: { ...integer, description: 'with include_total: true' },
+      total_count: integer,
     },
     ['data', 'next_cursor', 'has_more'],
   ),
-  'db.aggregate': {
-    anyOf: [
-      object({
-        value: aggregateValue,
-        operation: string,
-        field: { type: ['string', 'null'] },
-        row_count: integer,
-      }),
-      object({
-        groups: {
-          type: 'array',
-          items: object({ key: { type: 'object' }, value: aggregateValue }),
-        },
-        operation: string,
-        field: { type: ['string', 'null'] },
-      }),
-    ],
-  },
+  // one shape for both answers (value and row_count, or groups: the description says which):
+  // two alternatives cost ~70 tokens more per listing
+  'db.aggregate': object(
+    {
+      value: aggregateValue,
+      row_count: integer,
+      groups: { type: 'array', items: object({ key: { type: 'object' }, value: aggregateValue }) },
+      operation: string,
+      field: { type: ['string', 'null'] },
+    },
+    ['operation', 'field'],
+  ),
   'db.create': object({
     data: row,
     id: { type: ['number', 'string', 'object', 'null'] },

@@ -70,12 +70,16 @@ export function createMcpServer(
         request.traceId ? { traceId: request.traceId } : {},
       );
     } catch (error) {
-      if (error instanceof ToolNotFoundError) {
-        throw new McpError(ErrorCode.InvalidParams, `TOOL_NOT_FOUND: ${error.message}`);
-      }
-      throw error;
+      throw protocolErrorOf(error);
     }
   });
 
   return server;
+}
+
+/** What a tools/call that threw answers: an unknown tool is InvalidParams, the only protocol error. */
+export function protocolErrorOf(error: unknown): unknown {
+  return error instanceof ToolNotFoundError
+    ? new McpError(ErrorCode.InvalidParams, `TOOL_NOT_FOUND: ${error.message}`)
+    : error;
 }

@@ -62,19 +62,18 @@ function keySchema(models: readonly (CompiledModel | undefined)[]) {
     ),
   ];
   const scalar = [{ type: 'number' }, { type: 'string' }];
+  if (compound.length === 0) {
+    return { type: ['number', 'string'], description: "the primary key's value" };
+  }
   return {
     anyOf: [
       ...scalar,
-      ...(compound.length > 0
-        ? [
-            {
-              type: 'object',
-              description: 'a compound key: each of its fields',
-              properties: Object.fromEntries(compound.map((name) => [name, { anyOf: scalar }])),
-              additionalProperties: false,
-            },
-          ]
-        : []),
+      {
+        type: 'object',
+        description: 'a compound key: each of its fields',
+        properties: Object.fromEntries(compound.map((name) => [name, { anyOf: scalar }])),
+        additionalProperties: false,
+      },
     ],
     description:
       'the primary key: its value, or for a compound key an object of its fields, e.g. {"orgId": 1, "id": 5} (describe_schema lists each model\'s key)',
@@ -215,38 +214,43 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
     description: `One of the models you can read. Fields: ${fieldsByModel}`,
   };
   // the fields are listed once, on the query tool: a copy on every tool cost ~100 tokens each
-  const modelOnly = {
-    ...model,
-    description: "One of the models you can read (the query tool's model lists their fields)",
-  };
+  const modelOnly = { ...model, description: "fields: see the query tool's model" };
   const names = { type: 'array', items: { type: 'string' } };
   // no filter takes a null, an object or a list of lists
-  const scalar = { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] };
-  const condition = {
-    type: 'object',
-    properties: {
-      field: {
-        type: 'string',
-        description: 'a filterable field: not a masked, hashed, list, Json or Bytes one',
-      },
-      op: { type: 'string', enum: [...FILTER_OPS] },
-      value: {
-        anyOf: [scalar, { type: 'array', items: scalar }],
-        description:
-          'a list for in/not_in, [low, high] for between, true/false for is_null; an enum value as a string (eq ne in not_in is_null only)',
-      },
-    },
-    required: ['field', 'op'],
-    additionalProperties: false,
-  };
-  const where = {
+  const scalar = { type: ['string', 'number', 'boolean'] };
+  /** Conditions, ANDed; explained once, on the query tool's own where (~50 tokens a copy). */
+  const whereOf = (explained: boolean) => ({
     type: 'array',
-    items: condition,
-    description: 'conditions, all of which must hold',
-  };
+    items: {
+      type: 'object',
+      properties: {
+        field: explained
+          ? {
+              type: 'string',
+              description: 'a filterable field: not a masked, hashed, list, Json or Bytes one',
+            }
+          : { type: 'string' },
+        op: { type: 'string', enum: [...FILTER_OPS] },
+        value: {
+          anyOf: [...scalar.type.map((type) => ({ type })), { type: 'array', items: scalar }],
+          ...(explained
+            ? {
+                description:
+                  'a list for in/not_in, [low, high] for between, true/false for is_null; an enum value as a string (eq ne in not_in is_null only)',
+              }
+            : {}),
+        },
+      },
+      required: ['field', 'op'],
+      additionalProperties: false,
+    },
+    // the query tool's description says they are ANDed
+    ...(explained ? {} : { description: "as the query tool's where" }),
+  });
+  const where = whereOf(false);
   const include = {
     type: 'array',
-    description: `related rows to return nested under the relation's name (${maxIncludeDepth} level(s) at most)`,
+    description: `related rows, nested under the relation's name (${maxIncludeDepth} level(s) at most)`,
     items: {
       type: 'object',
       properties: {
@@ -300,13 +304,13 @@ export function readTools(policy: CompiledPolicy): ToolDefinition[] {
     {
       name: 'db.query',
       title: 'Query rows',
-      description: `Rows matching where (conditions ANDed), ordered by order_by, ${defaultTake} per page by default and ${maxTake} at most (take). Returns {data, next_cursor, has_more, total_count?}; pass next_cursor back as cursor, unchanged and with the same order_by, for the next page. Operators: ${FILTER_OPS.join(' ')}.`,
+      description: `Rows matching where (conditions ANDed), ordered by order_by, ${defaultTake} per page by default and ${maxTake} at most (take). Returns {data, next_cursor, has_more, total_count?}; pass next_cursor back as cursor, unchanged and with the same order_by, for the next page.`,
       inputSchema: {
         type: 'object',
         properties: {
           model,
           select: { ...names, description: 'fields to return (default: all you can read)' },
-          where,
+          where: whereOf(true),
           order_by: {
             type: 'array',
             items: {

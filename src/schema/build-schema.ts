@@ -5,6 +5,7 @@ import PrismaPlugin, { queryFromInfo } from '@pothos/plugin-prisma';
 import '@pothos/plugin-relay';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { OrmaiError, unwrap, validationError } from '../errors.js';
+import BuildStatePlugin from '../plugins/build-state/index.js';
 import RedactionPlugin from '../plugins/redaction/index.js';
 import type { CompiledModel, CompiledPolicy, RelationKey } from '../policy/compile-policy.js';
 import type { Datamodel } from '../policy/datamodel.js';
@@ -69,7 +70,8 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     // every input type reachable from each field's arguments to find none: with 200 models' where
     // inputs linked by relation filters that walk was most of a schema's build time. Its
     // connection helpers (connectionObject, relay options) need only the import above.
-    plugins: [PrismaPlugin, ComplexityPlugin, RedactionPlugin],
+    // build-state last: it frees what the others needed only while building (see its index.ts)
+    plugins: [PrismaPlugin, ComplexityPlugin, RedactionPlugin, BuildStatePlugin],
     defaultFieldNullability: false,
     prisma: {
       client: (context: OrmaiContext) => context.prisma as never,

@@ -17,6 +17,19 @@ export interface ConnectionResult {
   countWhere: object;
 }
 
+/** A row of a page; its cursor is signed only when a client asks for it. */
+class Edge {
+  // the getter lives on the prototype: a page allocates no accessor or closure per row
+  constructor(
+    readonly node: Record<string, unknown>,
+    private readonly cursorOf: (node: Record<string, unknown>) => string | null,
+  ) {}
+
+  get cursor(): string {
+    return this.cursorOf(this.node)!;
+  }
+}
+
 /** A page of rows as a connection: cursors are signed only when a client asks for them. */
 export function connectionResult(
   parts: SchemaParts,
@@ -32,12 +45,7 @@ export function connectionResult(
   const cursorOf = (node: Record<string, unknown> | undefined) =>
     node ? parts.cursors.encode(cursorName, keys, node) : null;
   return {
-    edges: page.map((node) => ({
-      node,
-      get cursor() {
-        return cursorOf(node)!;
-      },
-    })),
+    edges: page.map((node) => new Edge(node, cursorOf)),
     pageInfo: {
       hasNextPage: rows.length > take,
       hasPreviousPage,

@@ -23,6 +23,8 @@ interface RequestFacts {
   startedAt: Date;
   started: number;
   params?: { query?: string; variables?: unknown; operationName?: string | null };
+  /** The document the operation ran, as parsed (or taken from the parse cache) for it. */
+  document?: DocumentNode;
 }
 
 /**
@@ -45,6 +47,13 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
         },
       };
     },
+    // the document as GraphQL parsed it: read again by the record, not parsed a second time
+    onParse({ context }) {
+      return ({ result }) => {
+        const known = facts.get((context as { request?: Request }).request as Request);
+        if (known && result && !(result instanceof Error)) known.document = result as DocumentNode;
+      };
+    },
     async onResultProcess({ request, result, setResult, serverContext }) {
       const writes = options.writesOf(request);
       const committed =
@@ -62,7 +71,7 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
       const policy = principal ? options.policyFor(principal) : null;
       // a request refused while it was being read (no or a bad token) never reached its parameters
       const { operation, rootFields } = params
-        ? describeOperation(params.query, params.operationName)
+        ? describeOperation(params.query, params.operationName, known.document)
         : { operation: 'unknown', rootFields: [] as string[] };
       for (const single of results as {
         data?: Record<string, unknown> | null;
@@ -118,19 +127,26 @@ async function copyCommittedWrites(audit: AuditLog, writes: AuditRecord[]): Prom
   const table = audit.sinks.find((sink): sink is SqlAuditSink => sink instanceof SqlAuditSink);
   let committed = 0;
   for (const record of writes) {
-    if (table && !(await table.contains(record.hash))) continue;
-    const { id: _id, prev_hash: _prev, hash: _hash, ...entry } = record;
+    if (table && !(await table.contains(record))) continue;
+    const { id: _id, prev_hash: _prev, hash: _hash, chain_id: _chain, ...entry } = record;
     audit.accept(entry, { except: table?.name });
     committed++;
   }
   return committed;
 }
 
-/** `query orders,customer` (the operation's type and root fields), or `invalid` when it does not parse. */
-function describeOperation(query: string | undefined, operationName: string | null | undefined) {
+/**
+ * `query orders,customer` (the operation's type and root fields), or `invalid` when it does not
+ * parse. `parsed` is the request's document when GraphQL got as far as parsing it.
+ */
+function describeOperation(
+  query: string | undefined,
+  operationName: string | null | undefined,
+  parsed: DocumentNode | undefined,
+) {
   let document: DocumentNode;
   try {
-    document = parse(query ?? '', { noLocation: true, maxTokens: 5000 });
+    document = parsed ?? parse(query ?? '', { noLocation: true, maxTokens: 5000 });
   } catch {
     return { operation: 'invalid', rootFields: [] as string[] };
   }

@@ -25,6 +25,7 @@ import { assertNoNameCollisions, type NamingOptions, namesServedBy } from '../sc
 import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
 import { type AuthOptions, principalFromAuthorization, requireKnownRole } from './auth.js';
+import { bodyLimitPlugin } from './body-limit-plugin.js';
 import { dataScopePlugin } from './data-scope-plugin.js';
 import {
   auditUnavailableError,
@@ -125,9 +126,16 @@ interface InternalRequestContext {
 export function createGateway(options: GatewayOptions): Gateway {
   const { runtime, logger } = options;
   const graphqlPath = options.graphqlPath ?? '/graphql';
-  // the only client resolvers get: every model operation carries the request's row scope
-  const scopedPrisma = scopedPrismaClient(statementTimeoutClient(runtime.prisma));
   const engine = runtime.policy;
+  // a role set's statement timeout is the most generous of its roles': unless a role sets its own,
+  // every role set runs at the connection's, and no read needs the timeout's client layer
+  const roleTimeouts = Object.values(engine.policy.roles ?? {}).some(
+    (role) => role.budgets?.statementTimeoutMs !== undefined,
+  );
+  // the only client resolvers get: every model operation carries the request's row scope
+  const scopedPrisma = scopedPrismaClient(
+    roleTimeouts ? statementTimeoutClient(runtime.prisma) : runtime.prisma,
+  );
   // the most generous budgets of any role: the parse-time token guard, and the
   // connection's statement timeout (runtime.ts); each role set's own budgets are checked per request
   const widest = engine.forRoles(engine.declaredRoles).budgets;
@@ -361,6 +369,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       schemaFor(await principalFor(context)),
     graphqlEndpoint: graphqlPath,
     landingPage: false,
+    // bodyLimitPlugin below applies the same limit for less (see there)
+    maxRequestBodySize: false,
     renderGraphiQL: renderOrmaiGraphiQL,
     graphiql: graphiqlOptions(runtime.app.name),
     maskedErrors: { maskError: maskErrorWith({ statementTimeoutMs: widest.statementTimeoutMs }) },
@@ -417,7 +427,9 @@ export function createGateway(options: GatewayOptions): Gateway {
           ]
         : []),
       dataScopePlugin({ datamodel: runtime.app.datamodel, policyFor }),
-      statementTimeoutPlugin({ connectionTimeoutMs: widest.statementTimeoutMs, policyFor }),
+      ...(roleTimeouts
+        ? [statementTimeoutPlugin({ connectionTimeoutMs: widest.statementTimeoutMs, policyFor })]
+        : []),
       ...(options.audit
         ? [
             auditPlugin({
@@ -440,6 +452,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       // last: it counts the result as answered (contract codes set, audit refusals included)
       observabilityPlugin({ metrics: options.metrics }),
       internalResults,
+      // after every plugin that picks a request parser, as yoga's own limit runs
+      bodyLimitPlugin(),
     ],
   });
 
