@@ -208,18 +208,10 @@ for (const query of queries) {
     session.disconnect();
     const summary = summarizeProfile(file, 25);
     console.log(`${query.id} profile (${file}): busy ${summary.busyMs.toFixed(0)} ms`);
-    console.log('  self time by location:');
-    for (const row of summary.byLocation)
-      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.location}`);
-    console.log('  self time by function:');
-    for (const row of summary.byFunction)
-      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.fn}  (${row.location})`);
-    console.log('  on the stack (inclusive):');
-    for (const row of summary.inclusiveByLocation)
-      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.location}`);
-    console.log('  ormai functions on the stack:');
-    for (const row of summary.inclusiveOwn)
-      console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${row.fn}  (${row.location})`);
+    printShares('self time by location', summary.byLocation);
+    printShares('self time by function', summary.byFunction);
+    printShares('on the stack (inclusive)', summary.inclusiveByLocation);
+    printShares('ormai functions on the stack', summary.inclusiveOwn);
   }
   const baseline = results.get(variants[0]!.name)!;
   const median = (values: number[]) =>
@@ -248,6 +240,15 @@ async function ensureDatabase(url: string) {
     if (!found.rowCount) await client.query(`CREATE DATABASE "${name}"`);
   } finally {
     await client.end();
+  }
+}
+
+/** One list of a profile summary: each row's share, and its function when it names one. */
+function printShares(title: string, rows: { percent: number; location: string; fn?: string }[]) {
+  console.log(`  ${title}:`);
+  for (const row of rows) {
+    const what = row.fn === undefined ? row.location : `${row.fn}  (${row.location})`;
+    console.log(`    ${row.percent.toFixed(1).padStart(5)} %  ${what}`);
   }
 }
 

@@ -10,29 +10,19 @@ import { verifyChain } from '../src/audit/record.js';
 import { SqlAuditSink, writeChained } from '../src/audit/sinks.js';
 import { verifyAudit } from '../src/cli/audit.js';
 import type { SqlDriver } from '../src/db/database.js';
+import { auditEntry } from './helpers/audit.js';
 import { DATABASE_KINDS, useTestApp } from './helpers/runtime.js';
 
-const entry = (trace: string): AuditEntry => ({
-  ts: new Date().toISOString(),
-  trace_id: trace,
-  surface: 'graphql',
-  operation: 'query orders',
-  model: 'Order',
-  principal_sub: '1',
-  tenant_id: '1',
-  roles: ['agent'],
-  inputs: { variables: { first: 1 } },
-  decisions: { roles: ['agent'] },
-  row_count: 1,
-  affected_rows: null,
-  duration_ms: 1.5,
-  outcome: 'ok',
-  error_code: null,
-  reason: null,
-  before: null,
-  after: null,
-  approval_id: null,
-});
+const entry = (trace: string): AuditEntry =>
+  auditEntry({
+    trace_id: trace,
+    operation: 'query orders',
+    model: 'Order',
+    inputs: { variables: { first: 1 } },
+    decisions: { roles: ['agent'] },
+    row_count: 1,
+    duration_ms: 1.5,
+  });
 
 /** The driver with every statement it is given counted (and, when set, an INSERT failed). */
 function counting(sql: SqlDriver) {

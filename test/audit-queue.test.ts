@@ -13,6 +13,7 @@ import { signToken } from '../src/server/auth.js';
 import { createGateway } from '../src/server/gateway.js';
 import { type RunningServer, startHttpServer } from '../src/server/http-server.js';
 import { createLogger } from '../src/server/logger.js';
+import { auditEntry } from './helpers/audit.js';
 import { type Call, JWT_SECRET, judge, LEAK } from './reliability/load.js';
 
 const MAX_QUEUE = 5;
@@ -129,28 +130,7 @@ describe('the audit queue fills while its sink is down', () => {
 });
 
 describe('durable reads: a call is answered only once its record is written', () => {
-  const entry = (traceId: string) =>
-    ({
-      ts: new Date().toISOString(),
-      trace_id: traceId,
-      surface: 'graphql',
-      operation: 'query',
-      model: null,
-      principal_sub: '1',
-      tenant_id: '1',
-      roles: ['agent'],
-      inputs: null,
-      decisions: null,
-      row_count: 0,
-      affected_rows: null,
-      duration_ms: 1,
-      outcome: 'ok',
-      error_code: null,
-      reason: null,
-      before: null,
-      after: null,
-      approval_id: null,
-    }) as never;
+  const entry = (traceId: string) => auditEntry({ trace_id: traceId });
 
   it('waits for every sink, and refuses (rejects) when the record is not written in time', async () => {
     const fast = new MemoryAuditSink();

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type AuditRecord, sanitizeInputs, verifyChain } from '../src/audit/index.js';
 import { verifyAudit } from '../src/cli/audit.js';
+import { auditEntry } from './helpers/audit.js';
 import { connectMcp } from './helpers/mcp.js';
 import { DATABASE_KINDS, useTestApp } from './helpers/runtime.js';
 
@@ -318,27 +319,17 @@ describe('JSONL sink', () => {
     const { JsonlAuditSink } = await import('../src/audit/index.js');
     const dir = mkdtempSync(join(tmpdir(), 'ormai-jsonl-'));
     const path = join(dir, 'audit.jsonl');
-    const entry = (i: number) => ({
-      ts: new Date(2026, 0, 1, 0, 0, i).toISOString(),
-      trace_id: `t${i}`,
-      surface: 'graphql' as const,
-      operation: 'query orders',
-      model: 'Order',
-      principal_sub: '1',
-      tenant_id: '1',
-      roles: ['admin'],
-      inputs: { i },
-      decisions: {},
-      row_count: i,
-      affected_rows: null,
-      duration_ms: 1,
-      outcome: 'ok' as const,
-      error_code: null,
-      reason: null,
-      before: null,
-      after: null,
-      approval_id: null,
-    });
+    const entry = (i: number) =>
+      auditEntry({
+        ts: new Date(2026, 0, 1, 0, 0, i).toISOString(),
+        trace_id: `t${i}`,
+        operation: 'query orders',
+        model: 'Order',
+        roles: ['admin'],
+        inputs: { i },
+        decisions: {},
+        row_count: i,
+      });
     const sink = new JsonlAuditSink(path, 2000);
     for (let i = 0; i < 30; i++) await sink.write([entry(i)]);
     expect(readdirSync(dir).length).toBeGreaterThan(2);

@@ -1,8 +1,10 @@
 // What the bench's server processes share: they count the statements they send to PostgreSQL
 // (every pg client query, whoever sends it) and talk to the bench over IPC.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import pg from 'pg';
+import { type Database, openDatabase } from '../../src/db/database.js';
 
 export const BENCH_TENANT_ID = 1;
 
@@ -79,4 +81,24 @@ export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is required`);
   return value;
+}
+
+/**
+ * What a baseline server (hand-written, no-policy) starts with, as ormai starts: its statements
+ * counted, the HS256 key made once (src/server/auth.ts), and the pool ormai opens with the
+ * statement timeout of its prod budget.
+ */
+export async function openBaseline(): Promise<{
+  counts: StatementCounts;
+  key: KeyObject;
+  db: Database;
+}> {
+  const counts = countStatements();
+  const key = createSecretKey(new TextEncoder().encode(requireEnv('BENCH_JWT_SECRET')));
+  const db = await openDatabase({
+    kind: 'postgres',
+    url: requireEnv('DATABASE_URL'),
+    statementTimeoutMs: 2000,
+  });
+  return { counts, key, db };
 }

@@ -6,25 +6,15 @@
 // Routes: GET /orders (Q1: 50 orders with customer and items → product), GET /orders/:id (Q2),
 // GET /orders/by-status (Q3: count and sum of totalCents per status).
 // Env: DATABASE_URL, BENCH_JWT_SECRET.
-import { createSecretKey } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { saasApp } from '../../examples/saas/app.js';
 import type { PrismaClient } from '../../examples/saas/generated/prisma/client.js';
-import { openDatabase } from '../../src/db/database.js';
 import { maskValue } from '../../src/policy/redaction.js';
-import { countStatements, requireEnv, serveBench } from './common.js';
+import { openBaseline, serveBench } from './common.js';
 
-const counts = countStatements();
-// the key is made once, as ormai does (src/server/auth.ts)
-const key = createSecretKey(new TextEncoder().encode(requireEnv('BENCH_JWT_SECRET')));
-// the same statement timeout ormai's prod budget sets
-const db = await openDatabase({
-  kind: 'postgres',
-  url: requireEnv('DATABASE_URL'),
-  statementTimeoutMs: 2000,
-});
+const { counts, key, db } = await openBaseline();
 const prisma = saasApp.createPrismaClient!(db.adapter, {}) as unknown as PrismaClient;
 
 const orderSelect = (tenantId: number) =>

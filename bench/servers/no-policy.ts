@@ -7,7 +7,6 @@
 // predicates), no redaction, no budgets or complexity limit, no per-role schema. ormai /
 // no-policy is the cost of the policy itself.
 // Env: DATABASE_URL, BENCH_JWT_SECRET.
-import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import SchemaBuilder from '@pothos/core';
@@ -17,17 +16,10 @@ import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { jwtVerify } from 'jose';
 import { saasApp } from '../../examples/saas/app.js';
-import { openDatabase } from '../../src/db/database.js';
 import type { DatamodelField } from '../../src/policy/datamodel.js';
-import { countStatements, requireEnv, serveBench } from './common.js';
+import { openBaseline, serveBench } from './common.js';
 
-const counts = countStatements();
-const key = createSecretKey(new TextEncoder().encode(requireEnv('BENCH_JWT_SECRET')));
-const db = await openDatabase({
-  kind: 'postgres',
-  url: requireEnv('DATABASE_URL'),
-  statementTimeoutMs: 2000,
-});
+const { counts, key, db } = await openBaseline();
 const prisma = saasApp.createPrismaClient!(db.adapter, {}) as unknown as Record<
   string,
   Record<string, (args: object) => Promise<unknown>>
