@@ -10,7 +10,8 @@ export const resolveLikeNode = {
 export default defineConfig({
   ...resolveLikeNode,
   test: {
-    include: ['test/**/*.test.ts'],
+    // examples/ hold tests a user would write (ormai/testing against the example's policy)
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     exclude: ['test/browser/**', 'test/reliability/**', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 180_000,

@@ -52,6 +52,7 @@ const HELP = `npm run bench -- [options]
   --scale-only          only the --scale section
   --profile             CPU-profile ormai under Q1 and Q4 load (node --cpu-prof)
   --audit               also run Q1 against ormai with its audit log on (sql + jsonl sinks)
+  --planner-budget      also run Q1 against ormai with planner limits (EXPLAIN first, plans cached)
   --huge                the huge-schema dimension: 200 models, 20 roles (bench/lib/huge-schema.ts)
   --tsx                 run the TypeScript servers under tsx instead of compiled JavaScript
   --compare-tsx         also run Q1 and Q2 against ormai under tsx: what compiled JavaScript buys
@@ -71,6 +72,7 @@ const { values: flags } = parseArgs({
     'scale-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     audit: { type: 'boolean', default: false },
+    'planner-budget': { type: 'boolean', default: false },
     huge: { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     'compare-tsx': { type: 'boolean', default: false },
@@ -165,7 +167,12 @@ async function send(server: ServerProcess, variant: Variant) {
 
 async function startServers(
   url: string,
-  options: { audit?: boolean; noPolicy?: boolean; compareTsx?: boolean } = {},
+  options: {
+    audit?: boolean;
+    plannerBudget?: boolean;
+    noPolicy?: boolean;
+    compareTsx?: boolean;
+  } = {},
 ) {
   const env = { DATABASE_URL: url, BENCH_JWT_SECRET: secret, ORMAI_LOG_LEVEL: 'warn' };
   // by server, and by endpoint for the variants served by a server of their own (ormai+audit)
@@ -191,6 +198,13 @@ async function startServers(
     servers['ormai+audit'] = await startServer('ormai+audit', {
       ...serverScript('bench/servers/ormai.ts'),
       env: { ...env, BENCH_AUDIT: 'sql,jsonl' },
+      execArgv: nodeFlags,
+    });
+  }
+  if (options.plannerBudget) {
+    servers['ormai+budget'] = await startServer('ormai+budget', {
+      ...serverScript('bench/servers/ormai.ts'),
+      env: { ...env, BENCH_PLANNER_BUDGET: '1' },
       execArgv: nodeFlags,
     });
   }
@@ -325,7 +339,12 @@ if (!flags['scale-only']) {
   }).filter((query) => wantedQueries.has(query.id));
   await runtime.close();
 
-  const servers = await startServers(url, { audit: flags.audit, noPolicy: true, compareTsx });
+  const servers = await startServers(url, {
+    audit: flags.audit,
+    plannerBudget: flags['planner-budget'],
+    noPolicy: true,
+    compareTsx,
+  });
   try {
     // ormai's request again, to another ormai server: with its audit log on, under tsx
     const another = (ids: string[], endpoint: EndpointName) => {
@@ -335,6 +354,7 @@ if (!flags['scale-only']) {
       }
     };
     if (flags.audit) another(['Q1'], 'ormai+audit');
+    if (flags['planner-budget']) another(['Q1'], 'ormai+budget');
     if (compareTsx) another(['Q1', 'Q2'], 'ormai (tsx)');
     const serverOf = (variant: Variant) => servers[variant.endpoint] ?? servers[variant.server];
 
@@ -636,7 +656,9 @@ const whyMissing = (id: string, connections?: number, endpoint?: string) =>
         ? 'PostGraphile left out'
         : endpoint === 'ormai+audit' && !flags.audit
           ? 'needs --audit'
-          : 'no figure in this run';
+          : endpoint === 'ormai+budget' && !flags['planner-budget']
+            ? 'needs --planner-budget'
+            : 'no figure in this run';
 for (const id of ['Q1', 'Q2', 'Q3']) {
   for (const connections of [1, 32]) {
     const ours = cell(id, 'ormai', connections);
@@ -734,6 +756,18 @@ for (const connections of [1, 32]) {
     on && off ? on.perRequest - off.perRequest : undefined,
     2,
     { why: whyMissing('Q1', undefined, 'ormai+audit') },
+  );
+}
+// the planner budget's EXPLAIN runs once per statement and parameters; the warm-up fills the cache
+for (const connections of [1, 32]) {
+  const on = cell('Q1', 'ormai+budget', connections);
+  const off = cell('Q1', 'ormai', connections);
+  targets.check(
+    `planner budget on: Q1 p50 ≤ 1.05× off, plan cache warm (c${connections})`,
+    `${fixed(on?.p50)} / ${fixed(off?.p50)} ms`,
+    ratio(on?.p50, off?.p50),
+    1.05,
+    { why: whyMissing('Q1', connections, 'ormai+budget') },
   );
 }
 {

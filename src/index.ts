@@ -1,5 +1,5 @@
 // The public API of ormai, as a list you can read.
-export type { OrmaiApp, PrismaClientOptions, PrismaLifecycle } from './app.js';
+export type { DomainTool, OrmaiApp, PrismaClientOptions, PrismaLifecycle } from './app.js';
 export {
   DEFAULT_CONFIG_FILE,
   defineConfig,
@@ -7,6 +7,7 @@ export {
   type OrmaiConfig,
   type OrmaiPaths,
 } from './config.js';
+export { plannerBudgetAdapter } from './data-access/index.js';
 export {
   type Database,
   type DatabaseOptions,
@@ -41,7 +42,13 @@ export { explainPolicy } from './policy/explain.js';
 export type { Principal } from './policy/principal.js';
 export { hashValue, maskValue, type Redaction } from './policy/redaction.js';
 export { rowScope } from './policy/row-scope.js';
-export { type Budgets, definePolicy, type Policy, policySchema } from './policy/types.js';
+export {
+  type Budgets,
+  definePolicy,
+  type Policy,
+  policySchema,
+  type ViewPolicy,
+} from './policy/types.js';
 export { readPrismaSchema } from './prisma/read-schema.js';
 export { openRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 export {
@@ -57,8 +64,14 @@ export type { OrmaiContext } from './schema/context.js';
 export type { NamingOptions } from './schema/naming.js';
 export { verifySchema } from './schema/verify-schema.js';
 export { principalFromAuthorization, signToken, verifyToken } from './server/auth.js';
-export { type CreateOrmaiOptions, createOrmai, type Ormai } from './server/create-ormai.js';
+export {
+  type CreateOrmaiOptions,
+  createOrmai,
+  type Ormai,
+  type ReloadResult,
+} from './server/create-ormai.js';
 export { createGateway, type Gateway, type GatewayOptions } from './server/gateway.js';
+export type { ReloadableApp } from './server/hot-reload.js';
 export {
   listen,
   type RunningServer,

@@ -38,3 +38,70 @@ export function isDecimal(value: unknown): value is { toFixed(): string } {
 export function decimalText(value: { toFixed(): string }): string {
   return value.toFixed();
 }
+
+/**
+ * JSON with object keys sorted at every level, so equal content always serialises alike (audit
+ * hashes, result digests, policy versions). BigInt, Decimal, Bytes and dates as `toJsonValue` has
+ * them; undefined properties are left out, an undefined array item or value is `null`.
+ */
+export function canonicalJson(value: unknown): string {
+  // the native serialiser with a replacer is several times faster than one written out in JS (a
+  // result digest serialises every response); an object with integer-like keys, which it cannot
+  // reorder, sends the whole value the slow way
+  try {
+    return JSON.stringify(value, canonicalReplacer) ?? 'null';
+  } catch (error) {
+    if (error !== INTEGER_KEYS) throw error;
+    return writtenOut(value);
+  }
+}
+
+/** Thrown by the replacer: an object lists integer-like keys first whatever order they are set in. */
+const INTEGER_KEYS = Symbol('integer-like keys');
+
+function canonicalReplacer(this: Record<string, unknown>, key: string, serialised: unknown) {
+  // the holder's own value, before any toJSON (decimal.js's would switch to exponents)
+  const value = this[key];
+  if (value === null || typeof value !== 'object') {
+    return typeof value === 'bigint' ? value.toString() : serialised;
+  }
+  if (Array.isArray(value)) return value;
+  if (value instanceof Date || value instanceof Uint8Array || isDecimal(value)) {
+    return toJsonValue(value);
+  }
+  const keys = Object.keys(value);
+  let sorted = true;
+  for (let i = 0; i < keys.length; i++) {
+    const first = keys[i]!.charCodeAt(0);
+    if (first >= 48 && first <= 57) throw INTEGER_KEYS;
+    if (i > 0 && sorted) sorted = keys[i - 1]! < keys[i]!;
+  }
+  if (sorted) return value;
+  // a key's order is the code-unit order `<` gives, which is what sort() does with strings
+  keys.sort();
+  const copy: Record<string, unknown> = {};
+  for (const name of keys) {
+    const inner = (value as Record<string, unknown>)[name];
+    // an own `__proto__` key stays a key, not the copy's prototype
+    if (name === '__proto__') {
+      Object.defineProperty(copy, name, { value: inner, enumerable: true, writable: true });
+    } else copy[name] = inner;
+  }
+  return copy;
+}
+
+/** `canonicalJson` written out in JS: any key order. */
+function writtenOut(value: unknown): string {
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null) ?? 'null';
+  if (value instanceof Date || value instanceof Uint8Array || isDecimal(value))
+    return JSON.stringify(toJsonValue(value));
+  if (Array.isArray(value)) return `[${Array.from(value, writtenOut).join(',')}]`;
+  let out = '';
+  for (const name of Object.keys(value).sort()) {
+    const inner = (value as Record<string, unknown>)[name];
+    if (inner === undefined || typeof inner === 'function' || typeof inner === 'symbol') continue;
+    out += `${out ? ',' : ''}${JSON.stringify(name)}:${writtenOut(inner)}`;
+  }
+  return `{${out}}`;
+}

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { OrmaiApp, PrismaLifecycle } from './app.js';
 import { configuredHashKey, type OrmaiConfig, roleSetCacheSizeOf } from './config.js';
+import { plannerBudgetAdapter } from './data-access/planner-budget.js';
 import { describeDatamodelGaps, findDatamodelGaps } from './db/check-datamodel.js';
 import {
   type Database,
@@ -13,7 +14,7 @@ import { type MigrateResult, migrate, migrateOrmai, readMigrations } from './db/
 import { DEFAULT_ORMAI_SCHEMA, type OrmaiTables, ormaiTables } from './db/ormai-tables.js';
 import { tracedSqlAdapter } from './observability/sql-spans.js';
 import { checkPolicy, formatFinding } from './policy/check-policy.js';
-import { compilePolicy, type PolicyEngine } from './policy/compile-policy.js';
+import { compilePolicy, hasPlannerBudgets, type PolicyEngine } from './policy/compile-policy.js';
 import type { PrismaClientLike } from './schema/context.js';
 
 export interface RuntimeOptions {
@@ -31,6 +32,12 @@ export interface RuntimeOptions {
    * through it. Without it, ormai opens the database and builds a client with `app.createPrismaClient`.
    */
   prisma?: (PrismaClientLike & RawSqlClient) | undefined;
+  /**
+   * `prisma` was built over a driver adapter wrapped in `plannerBudgetAdapter`, so planner budgets
+   * (`maxEstimatedRows`, `maxEstimatedCost`) can be enforced through it; without it such a policy
+   * is refused with an app's own client.
+   */
+  plannedAdapter?: boolean | undefined;
   /** Seed the example data when the database has none (default true; apps with a `seed` only). */
   seedIfEmpty?: boolean;
   /** The embedded database only: move a data directory that cannot be opened aside and start anew. */
@@ -93,6 +100,12 @@ export function compileAppPolicy(
 
 export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): Promise<Runtime> {
   const policy = compileAppPolicy(app, options.hashKey, options.roleSetCacheSize);
+  if (options.prisma && !options.plannedAdapter && hasPlannerBudgets(policy.policy)) {
+    // the estimate is asked through ormai's driver adapter, which an app's own client does not have
+    throw new Error(
+      'the policy sets maxEstimatedRows or maxEstimatedCost, which ormai enforces only on a database it opens (DATABASE_URL or the embedded one): drop them, or let ormai build the client with app.createPrismaClient, or build yours over plannerBudgetAdapter(adapter) and pass createOrmai({ prisma, plannedAdapter: true })',
+    );
+  }
   const { statementTimeoutMs } = policy.forRoles(policy.declaredRoles).budgets;
   const tables = ormaiTables(options.ormaiSchema ?? DEFAULT_ORMAI_SCHEMA);
   // a new embedded database is prepared out of sight and then moved into place: a first start cut
@@ -207,8 +220,9 @@ function createClient(app: OrmaiApp, db: Database, options: RuntimeOptions) {
       `the app ${app.name} gives ormai no PrismaClient: set app.createPrismaClient in the config, or pass your client to createOrmai({ prisma })`,
     );
   }
+  // the planner budget outermost: its EXPLAIN gets a span of its own
   return app.createPrismaClient(
-    tracedSqlAdapter(db.adapter),
+    plannerBudgetAdapter(tracedSqlAdapter(db.adapter)),
     options.logQueries ? { log: [{ emit: 'event', level: 'query' }] } : {},
   );
 }

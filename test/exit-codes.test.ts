@@ -12,7 +12,11 @@
 // | seed                 | seeded, already seeded, --reset         | database in use; damaged without --reset        | here; first-start; e2e-server
 // | check                | the policy passes                       | a finding of severity error                     | check ('the CLI exits 1 …')
 // | explain              | printed                                 | the config cannot be loaded                     | here
-// | mcp-config           | printed                                 | the config cannot be loaded                     | here
+// | mcp-config           | printed; installed (or up to date)      | the config cannot be loaded; a file not JSON    | here; mcp-config
+// | generate view, tool  | printed (--dry-run), written, unchanged | a field or query a role cannot read             | here; generate
+// | policy diff          | printed (changes or none)               | a policy file missing or not a policy           | here; policy-diff
+// | record               | written                                 | a bad --since                                   | here; replay
+// | replay               | every call as recorded, no violation    | a difference or violation; a missing file       | here; replay
 // | approvals list       | listed (also: none)                     | no --tenant; database in use                    | here; embedded-lock
 // | approvals approve    | approved                                | unknown or already decided request              | here; e2e-server
 // | approvals reject     | rejected                                | unknown request                                 | here
@@ -28,6 +32,8 @@ import { openDatabase } from '../src/db/database.js';
 import { lockEmbeddedDatabase } from '../src/db/embedded-lock.js';
 import { CONFIG, runCli, runCliAsync } from './helpers/cli.js';
 
+const POLICY = join(import.meta.dirname, '..', 'examples', 'saas', 'policy.ts');
+
 const temp = mkdtempSync(join(tmpdir(), 'ormai-exit-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
@@ -35,6 +41,7 @@ describe('commands that open no database', () => {
   it('exit 0 on success and 1 on failure', async () => {
     const cwd = mkdtempSync(join(temp, 'plain-'));
     const secret = { ORMAI_JWT_SECRET: 'exit-code-secret' };
+    const config = ['--config', CONFIG];
     const cases: [args: string[], status: number, env?: Record<string, string>][] = [
       [['--help'], 0],
       [['no-such-command'], 1],
@@ -44,6 +51,15 @@ describe('commands that open no database', () => {
       [['explain', '--config', 'missing.config.ts'], 1],
       [['mcp-config', '--config', CONFIG], 0],
       [['mcp-config', '--config', 'missing.config.ts'], 1],
+      [
+        ['generate', 'tool', 't', '--query', '{ orders { totalCount } }', '--dry-run', ...config],
+        0,
+      ],
+      [['generate', 'view', 'Customer', '--name', 'V', '--fields', 'ssn', ...config], 1],
+      [['policy', 'diff', POLICY, POLICY, ...config], 0],
+      [['policy', 'diff', 'missing.ts', POLICY, ...config], 1],
+      [['record', '--out', 'calls.jsonl', '--since', 'not-a-date', ...config], 1],
+      [['replay', 'missing.jsonl', ...config], 1],
       [['token', '--sub', '1', '--tenant', '2'], 0, secret],
       [['token', '--sub', '1', '--expires', 'soon'], 1, secret],
       // an empty folder has no Prisma schema to start from

@@ -130,6 +130,29 @@ describe.runIf(URL_)('the packed tarball in a fresh Prisma project', () => {
     );
   });
 
+  it('`ormai/testing` loads without fast-check, and the leak search names the package it needs', () => {
+    const probe = run('node', [
+      '--input-type=module',
+      '-e',
+      `const testing = await import('ormai/testing');
+       const missing = await testing.searchForLeaks({}, { principals: [{}] }).catch((error) => error.message);
+       console.log(JSON.stringify({ exports: Object.keys(testing).sort(), missing }));`,
+    ]);
+    expect(probe.status, probe.stderr).toBe(0);
+    const { exports, missing } = JSON.parse(probe.stdout);
+    expect(exports).toEqual(
+      expect.arrayContaining([
+        'expectNoLeaks',
+        'expectWithinBudget',
+        'findLeaks',
+        'ormaiTest',
+        'searchForLeaks',
+        'seedTenants',
+      ]),
+    );
+    expect(missing).toBe('searchForLeaks needs fast-check: npm install --save-dev fast-check');
+  });
+
   it('`npx ormai init` writes the config and the policy, and `npx ormai serve` serves one tenant, masked', async () => {
     const init = run('npx', ['--no-install', 'ormai', 'init', '--yes']);
     expect(init.status, `${init.stdout}\n${init.stderr}`).toBe(0);

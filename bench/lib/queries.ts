@@ -14,6 +14,7 @@ export type EndpointName =
   | 'ormai MCP'
   | 'ormai GraphQL'
   | 'ormai+audit'
+  | 'ormai+budget'
   | 'ormai (tsx)';
 
 export interface Variant {

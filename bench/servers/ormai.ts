@@ -1,7 +1,8 @@
 // ormai as `ormai serve` runs it — startHttpServer with /graphql and /mcp (stateless Streamable
 // HTTP) — on the bench database, in a process of its own. The audit log is off unless BENCH_AUDIT
 // names its sinks (`sql`, `jsonl` or `sql,jsonl`), because the other endpoints record nothing.
-// Env: DATABASE_URL, BENCH_JWT_SECRET, BENCH_AUDIT.
+// BENCH_PLANNER_BUDGET=1 adds planner limits no bench query reaches: every list is planned first.
+// Env: DATABASE_URL, BENCH_JWT_SECRET, BENCH_AUDIT, BENCH_PLANNER_BUDGET.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,16 @@ import { countStatements, requireEnv, serveBench } from './common.js';
 
 const counts = countStatements();
 const logger = createLogger('warn');
-const runtime = await openRuntime(saasApp, {
+const app = process.env.BENCH_PLANNER_BUDGET
+  ? {
+      ...saasApp,
+      policy: {
+        ...saasApp.policy,
+        budgets: { ...saasApp.policy.budgets, maxEstimatedRows: 10_000_000, maxEstimatedCost: 1e9 },
+      },
+    }
+  : saasApp;
+const runtime = await openRuntime(app, {
   databaseUrl: requireEnv('DATABASE_URL'),
   seedIfEmpty: false,
 });

@@ -1,6 +1,6 @@
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
-import { type AuditEntry, sanitizeInputs } from './record.js';
+import { type AuditEntry, resultDigest, sanitizeInputs } from './record.js';
 
 /** What policy did for the models a call touched: scopes applied, fields redacted, budgets in force. */
 export function decisionsFor(
@@ -49,6 +49,16 @@ export interface CallFacts {
   startedAt: Date;
   /** The approval request the call queued or decided, when it names one. */
   approvalId?: string | null;
+  /**
+   * The policy version the call ran under; default: the version of `policy` (a call refused before
+   * its principal was known passes the version being served).
+   */
+  policyVersion?: string | null;
+  /**
+   * What the call returned, digested into `result_digest` (see `resultDigest` for what each
+   * surface passes); absent when it returned nothing to digest.
+   */
+  result?: unknown;
 }
 
 /** The audit entry of one call, inputs sanitized. */
@@ -76,5 +86,7 @@ export function entryFor(facts: CallFacts): AuditEntry {
     before: null,
     after: null,
     approval_id: facts.approvalId ?? null,
+    policy_version: facts.policyVersion ?? facts.policy?.version ?? null,
+    result_digest: 'result' in facts ? resultDigest(facts.result) : null,
   };
 }

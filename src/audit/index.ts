@@ -6,6 +6,7 @@ export {
   canonicalJson,
   chainHash,
   GENESIS_HASH,
+  resultDigest,
   sanitizeInputs,
   type VerifyResult,
   verifyChain,

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { isDecimal, toJsonValue } from '../json-value.js';
+import { canonicalJson, isDecimal, toJsonValue } from '../json-value.js';
+
+export { canonicalJson };
 
 /** One audit record (CONTRACT §9): one per GraphQL operation and per MCP tool call. */
 export interface AuditRecord {
@@ -24,6 +26,18 @@ export interface AuditRecord {
   before: unknown;
   after: unknown;
   approval_id: string | null;
+  /**
+   * The version of the policy the call ran under (`PolicyEngine.version`); null or absent in
+   * records written before it was recorded.
+   */
+  policy_version: string | null;
+  /**
+   * `resultDigest` of what the call returned (GraphQL: the response's `data`, null when absent;
+   * MCP: the tool result's `structuredContent`); null for an MCP error result (its content
+   * carries the call's trace id), a refused request, a write recorded in its transaction, and in
+   * older records.
+   */
+  result_digest: string | null;
   prev_hash: string;
   hash: string;
   /**
@@ -65,11 +79,28 @@ export function contentOf(record: AuditEntry | AuditRecord): AuditEntry {
     chain_id: _chain,
     ...content
   } = record as AuditRecord;
-  return {
+  const hashed: AuditEntry = {
     ...content,
     // timestamps compare as instants whatever a database did to their text
     ts: new Date(content.ts).toISOString(),
   };
+  // columns added later are hashed only when set, so records written before them still verify
+  for (const column of LATER_COLUMNS) {
+    if (hashed[column] === null || hashed[column] === undefined)
+      Reflect.deleteProperty(hashed, column);
+  }
+  return hashed;
+}
+
+const LATER_COLUMNS = ['policy_version', 'result_digest'] as const;
+
+/**
+ * The digest of a call's result: sha256 (hex) of its canonical JSON. What is digested: a GraphQL
+ * response's `data` (null when absent), a successful MCP tool result's `structuredContent` (an
+ * error result has no digest). Record, replay and diff compare these.
+ */
+export function resultDigest(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 /**
@@ -85,19 +116,6 @@ export function asJsonEntry(entry: AuditEntry): AuditEntry {
     before: toJsonValue(entry.before) ?? null,
     after: toJsonValue(entry.after) ?? null,
   };
-}
-
-/** JSON with object keys sorted at every level, so equal content always hashes alike. */
-export function canonicalJson(value: unknown): string {
-  if (typeof value === 'bigint') return JSON.stringify(value.toString());
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (value instanceof Date || value instanceof Uint8Array || isDecimal(value))
-    return JSON.stringify(toJsonValue(value));
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 const SECRET_KEY =

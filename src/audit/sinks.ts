@@ -39,6 +39,8 @@ const COLUMNS = [
   'before',
   'after',
   'approval_id',
+  'policy_version',
+  'result_digest',
   'prev_hash',
   'hash',
   'chain_id',
@@ -54,7 +56,7 @@ const FILTER_COLUMNS = new Set([
   'principal_sub',
   'model',
 ]);
-/** Rows per INSERT: 23 parameters each, far below PostgreSQL's 65,535 per statement. */
+/** Rows per INSERT: 24 parameters each, far below PostgreSQL's 65,535 per statement. */
 const ROWS_PER_INSERT = 500;
 
 /**
@@ -288,6 +290,8 @@ function fromRow(row: Record<string, unknown>): AuditRecord {
     before: parse(row.before),
     after: parse(row.after),
     approval_id: (row.approval_id as string | null) ?? null,
+    policy_version: (row.policy_version as string | null) ?? null,
+    result_digest: (row.result_digest as string | null) ?? null,
     prev_hash: row.prev_hash as string,
     hash: row.hash as string,
     chain_id: (row.chain_id as string | null) ?? null,

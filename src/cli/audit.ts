@@ -49,7 +49,8 @@ export function formatRecord(record: AuditRecord): string {
     : 'anonymous';
   const outcome = record.outcome === 'ok' ? 'ok' : `error ${record.error_code}`;
   const rows = record.row_count === null ? '' : ` rows=${record.row_count}`;
-  return `${record.id} ${record.ts} ${record.trace_id} ${record.surface} ${record.operation} ${who} ${outcome}${rows} ${record.duration_ms}ms`;
+  const policy = record.policy_version ? ` policy=${record.policy_version}` : '';
+  return `${record.id} ${record.ts} ${record.trace_id} ${record.surface} ${record.operation} ${who} ${outcome}${rows} ${record.duration_ms}ms${policy}`;
 }
 
 /** `ormai audit tail`: the last records, filtered; with follow, new ones as they arrive. */

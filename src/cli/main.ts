@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadConfig, type OrmaiConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateOrmai } from '../db/migrate.js';
@@ -29,8 +29,16 @@ import { apiKeyCommand } from './api-keys.js';
 import { durationFrom, listenFailure, portFrom } from './arguments.js';
 import { tailAudit, verifyAudit } from './audit.js';
 import { runChecks } from './check.js';
-import { mcpClientConfig } from './mcp-config.js';
+import {
+  clientConfig,
+  installClientConfig,
+  MCP_CLIENTS,
+  type McpClient,
+  type McpTransport,
+  mcpClientConfig,
+} from './mcp-config.js';
 import { findRunningServer, graphqlAt, recordRunningServer, tokenFor } from './running-server.js';
+import { serveReloads } from './serve-reload.js';
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -51,7 +59,11 @@ program
   .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
   .option('-p, --port <port>', `port (env PORT; default ${DEFAULT_PORT})`)
   .option('-H, --host <host>', `host (env HOST; default ${DEFAULT_HOST})`)
-  .action(async (opts: { config: string; port?: string; host?: string }) => {
+  .option(
+    '-w, --watch',
+    'reload the policy, the datamodel and the domain tools when a file the config reads changes (SIGHUP reloads too)',
+  )
+  .action(async (opts: { config: string; port?: string; host?: string; watch?: boolean }) => {
     // started before anything is traced; the OTEL_* variables decide (off without them)
     const tracing = await startTracing(process.env, (line) => process.stderr.write(`${line}\n`));
     const config = await loadConfig(opts.config);
@@ -90,7 +102,7 @@ program
           secret: ormai.jwt.secret,
         });
 
-    print(`ormai: serving ${config.app.name}`);
+    print(`ormai: serving ${config.app.name} (policy ${ormai.policyVersion})`);
     print(`  GraphQL + GraphiQL  ${running.url}${ormai.paths.graphql}`);
     print(`  MCP (HTTP)          ${running.url}${ormai.paths.mcp}`);
     print(`  health              ${running.url}${ormai.paths.healthz}`);
@@ -120,10 +132,20 @@ program
     print('In GraphiQL, open Headers and paste: { "Authorization": "Bearer <token>" }');
 
     let stopping = false;
+    // SIGHUP (and with --watch, a changed file) reloads the policy without a restart
+    const reloads = serveReloads({
+      configPath: opts.config,
+      config,
+      ormai,
+      watch: opts.watch === true,
+      print,
+      printError: (line) => process.stderr.write(`${line}\n`),
+    });
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
+      reloads.close();
       forget();
       await running.close();
       await ormai.close();
@@ -143,9 +165,18 @@ program
     '--dev-principal <spec>',
     'run without a token as this principal, e.g. sub=1,tenant=1,roles=agent',
   )
-  .action(async (opts: { config: string; devPrincipal?: string }) => {
+  .option('--cwd <dir>', 'run in this folder (the embedded database is under its .ormai/)')
+  .option('--url <url>', "forward to this ormai server's /mcp with ORMAI_TOKEN; no database here")
+  .action(async (opts: { config: string; devPrincipal?: string; cwd?: string; url?: string }) => {
     // stdout is the protocol: everything else goes to stderr
     const say = (line: string) => process.stderr.write(`${line}\n`);
+    // an MCP client starts servers where it likes (Claude Desktop: in /)
+    if (opts.cwd) process.chdir(opts.cwd);
+    if (opts.url) {
+      if (!process.env.ORMAI_TOKEN) throw new Error('ormai mcp --url needs ORMAI_TOKEN');
+      await proxyStdioToHttp({ url: new URL(opts.url), token: process.env.ORMAI_TOKEN });
+      return;
+    }
     const config = await loadConfig(opts.config);
     const logger = createLogger();
     const needsToken = () =>
@@ -233,20 +264,169 @@ program
   .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
   .option('--http <url>', 'the /mcp URL of a running ormai serve', 'http://127.0.0.1:4000/mcp')
   .option('--roles <roles>', 'comma-separated roles whose tools to list', 'agent')
-  .action(async (opts: { config: string; http: string; roles: string }) => {
+  .addOption(
+    new Option('--client <client>', "that client's config file format").choices(MCP_CLIENTS),
+  )
+  .addOption(
+    new Option('--transport <transport>', 'with --client: the server ormai runs, or its URL')
+      .choices(['stdio', 'http'])
+      .default('stdio'),
+  )
+  .option('--install', "with --client: merge into the client's config file (a backup first)")
+  .option('--file <path>', "with --client: this file instead of the client's usual one")
+  .action(
+    async (opts: {
+      config: string;
+      http: string;
+      roles: string;
+      client?: McpClient;
+      transport: McpTransport;
+      install?: boolean;
+      file?: string;
+    }) => {
+      const config = await loadConfig(opts.config);
+      const roles = opts.roles
+        .split(',')
+        .map((role) => role.trim())
+        .filter(Boolean);
+      const options = { configFile: opts.config, http: opts.http, roles, cwd: process.cwd() };
+      if (!opts.client) {
+        if (opts.install || opts.file) throw new InvalidArgumentError('--install needs --client');
+        print(JSON.stringify(mcpClientConfig(config, options), null, 2));
+        return;
+      }
+      const target = clientConfig(config, {
+        ...options,
+        client: opts.client,
+        transport: opts.transport,
+        file: opts.file,
+      });
+      const say = (line: string) => process.stderr.write(`${line}\n`);
+      if (opts.install) {
+        const result = installClientConfig(target);
+        print(
+          result.status === 'unchanged'
+            ? `${target.path} already has ${target.name} as printed; nothing written`
+            : `${result.status === 'created' ? 'wrote' : 'merged'} ${target.name} into ${target.path}${result.backup ? ` (backup: ${result.backup})` : ''}`,
+        );
+        for (const note of target.notes) print(`  ${note}`);
+      } else {
+        // stdout is the file's JSON (to pipe or paste); the rest goes to stderr
+        print(JSON.stringify(target.block, null, 2));
+        say(`ormai: for ${target.path}`);
+        for (const note of target.notes) say(`  ${note}`);
+      }
+      const names = target.tools.map((tool) => tool.name);
+      (opts.install ? print : say)(
+        `  ${names.length} tools for ${roles.join(', ')}: ${names.join(', ')}`,
+      );
+    },
+  );
+
+const generate = program
+  .command('generate')
+  .description('write typed files from the datamodel and the policy: a view, a domain tool');
+
+/** `a,b` → `['a', 'b']` */
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+/** Repeatable `--count orderCount=orders` → `{ orderCount: 'orders' }` */
+const assignments = (value: string, previous: Record<string, string> = {}) => {
+  for (const item of list(value)) {
+    const [name, path] = item.split('=').map((part) => part.trim());
+    if (!name || !path) throw new InvalidArgumentError(`expected name=path, got ${item}`);
+    previous[name] = path;
+  }
+  return previous;
+};
+const generateOptions = (command: Command) =>
+  command
+    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+    .option('--roles <roles>', 'comma-separated roles to check it for (default: every role)')
+    .option('--out <dir>', 'the folder to write into (default: the working directory)')
+    .option('--dry-run', 'print the file instead of writing it')
+    .option('--force', 'overwrite the file when it differs');
+
+generateOptions(
+  generate
+    .command('view <model>')
+    .description("a view for the policy's views (chosen fields, counts, sums) and its row type")
+    .requiredOption('--name <Name>', 'the view, PascalCase (e.g. CustomerContact)')
+    .requiredOption('--fields <fields>', 'comma-separated fields of the model')
+    .option(
+      '--count <name=relation>',
+      'a count of related rows, e.g. orderCount=orders',
+      assignments,
+    )
+    .option(
+      '--sum <name=relation.field>',
+      'a sum, e.g. lifetimeCents=orders.totalCents',
+      assignments,
+    ),
+).action(
+  async (
+    model: string,
+    opts: {
+      config: string;
+      name: string;
+      fields: string;
+      count?: Record<string, string>;
+      sum?: Record<string, string>;
+      roles?: string;
+      out?: string;
+      dryRun?: boolean;
+      force?: boolean;
+    },
+  ) => {
+    const { emit, generateView } = await import('./generate.js');
     const config = await loadConfig(opts.config);
-    const roles = opts.roles
-      .split(',')
-      .map((role) => role.trim())
-      .filter(Boolean);
-    const printed = mcpClientConfig(config, {
-      configFile: opts.config,
-      http: opts.http,
-      roles,
-      cwd: process.cwd(),
+    const file = generateView(config, {
+      model,
+      name: opts.name,
+      fields: list(opts.fields),
+      counts: opts.count ?? {},
+      sums: opts.sum ?? {},
+      roles: opts.roles ? list(opts.roles) : undefined,
     });
-    print(JSON.stringify(printed, null, 2));
-  });
+    process.exitCode = emit(file, { cwd: process.cwd(), ...opts, print });
+  },
+);
+
+generateOptions(
+  generate
+    .command('tool <name>')
+    .description(
+      'a domain tool (one GraphQL query served over MCP) with its argument and result types',
+    )
+    .requiredOption('--query <document>', "the GraphQL query, e.g. 'query($id: Int!) { … }'")
+    .option('--description <text>', 'what the tool does, for the agent'),
+).action(
+  async (
+    name: string,
+    opts: {
+      config: string;
+      query: string;
+      description?: string;
+      roles?: string;
+      out?: string;
+      dryRun?: boolean;
+      force?: boolean;
+    },
+  ) => {
+    const { emit, generateTool } = await import('./generate.js');
+    const config = await loadConfig(opts.config);
+    const file = generateTool(config, {
+      name,
+      query: opts.query,
+      description: opts.description,
+      roles: opts.roles ? list(opts.roles) : undefined,
+    });
+    process.exitCode = emit(file, { cwd: process.cwd(), ...opts, print });
+  },
+);
 
 program
   .command('seed')
@@ -305,6 +485,37 @@ program
     if (!compiled.ok) throw new Error(compiled.message);
     print(explainPolicy(compiled.value));
   });
+
+program
+  .command('policy')
+  .description('compare policies before changing one')
+  .command('diff <old> <new>')
+  .description(
+    "what changes per role between two policy files (.ts, .js or .json) over the config's datamodel; with --calls, which recorded calls would change",
+  )
+  .option('-c, --config <file>', 'config file (its datamodel and database)', DEFAULT_CONFIG_FILE)
+  .option('--calls <file>', 'recorded calls (ormai record) to run under both policies')
+  .option('--json', 'print the report as JSON')
+  .action(
+    async (
+      oldFile: string,
+      newFile: string,
+      opts: { config: string; calls?: string; json?: boolean },
+    ) => {
+      const config = await loadConfig(opts.config);
+      const { runPolicyDiff } = await import('./policy-diff.js');
+      await runPolicyDiff(
+        config,
+        {
+          oldFile,
+          newFile,
+          ...(opts.calls ? { callsFile: opts.calls } : {}),
+          json: Boolean(opts.json),
+        },
+        print,
+      );
+    },
+  );
 
 const approvals = program
   .command('approvals')
@@ -496,6 +707,61 @@ auditCommand
       }
     },
   );
+
+program
+  .command('record')
+  .description(
+    'export recorded calls (principal, inputs, outcome, result digest) from the audit log to JSONL',
+  )
+  .requiredOption('-o, --out <file>', 'the JSONL file to write')
+  .option('-n, --limit <n>', 'only the latest N calls')
+  .option('--since <iso>', 'only calls at or after this instant (ISO-8601)')
+  .option('--jsonl <file>', 'read this JSONL audit file instead of the configured audit log')
+  .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_FILE)
+  .action(
+    async (opts: {
+      out: string;
+      limit?: string;
+      since?: string;
+      jsonl?: string;
+      config: string;
+    }) => {
+      const { limitFrom, recordCalls, sinceFrom } = await import('./record.js');
+      const limit = opts.limit === undefined ? undefined : limitFrom(opts.limit);
+      const since = opts.since === undefined ? undefined : sinceFrom(opts.since);
+      const config = await loadConfig(opts.config);
+      const lines = await recordCalls(config, {
+        out: opts.out,
+        ...(limit !== undefined ? { limit } : {}),
+        ...(since ? { since } : {}),
+        ...(opts.jsonl ? { jsonl: opts.jsonl } : {}),
+      });
+      for (const line of lines) print(line);
+    },
+  );
+
+program
+  .command('replay <file>')
+  .description(
+    'run recorded calls again (writes rolled back), compare outcomes and digests, check for leaks; exit 1 on any difference or violation',
+  )
+  .option('--report <file>', 'write the report as JSON (the same calls give the same bytes)')
+  .option(
+    '--against <url>',
+    'replay against this PostgreSQL database instead of the configured one',
+  )
+  .option('-c, --config <file>', 'config file (its policy and database)', DEFAULT_CONFIG_FILE)
+  .action(async (file: string, opts: { report?: string; against?: string; config: string }) => {
+    const { replayFile } = await import('./replay.js');
+    const config = await loadConfig(opts.config);
+    const result = await replayFile(config, file, {
+      ...(opts.report ? { report: opts.report } : {}),
+      ...(opts.against ? { against: opts.against } : {}),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    for (const line of result.lines) print(line);
+    process.exitCode = result.ok ? 0 : 1;
+  });
 
 program.addCommand(apiKeyCommand(print));
 

@@ -53,6 +53,11 @@ export function activeRowScope(model: string): WhereData {
   return where;
 }
 
+/** The data scope of the database call running now, if any. */
+export function activeDataScope(): DataScope | undefined {
+  return storage.getStore();
+}
+
 /** The datamodel of the active scope (relations are looked up in it). */
 export function activeDatamodel(): Datamodel | null {
   return storage.getStore()?.datamodel ?? null;

@@ -12,5 +12,11 @@
  * where, translated to its own query builder) to every query, as `prisma-client.ts` does.
  */
 export { activeRowScope, type DataScope, runInScope } from './data-scope.js';
+export {
+  type PlanEstimate,
+  type PlannerStats,
+  plannerBudgetAdapter,
+  plannerStats,
+} from './planner-budget.js';
 export { scopedPrismaClient } from './prisma-client.js';
 export { policyWhere, scopeArgs, scopeWhere } from './scope-args.js';

@@ -1,4 +1,5 @@
-import { activeDatamodel, activeRowScope } from './data-scope.js';
+import { activeDatamodel, activeDataScope, activeRowScope } from './data-scope.js';
+import { policyHasPlannerBudget, withPlannerBudget } from './planner-budget.js';
 import { relationsOf, type ScopeSource, scopeArgs } from './scope-args.js';
 
 interface ExtendableClient {
@@ -12,10 +13,14 @@ interface OperationCall {
   query(args: unknown): Promise<unknown>;
 }
 
+/** Lists, aggregates, groupBys and counts: the reads the planner budget applies to. */
+const PLANNED = new Set(['findMany', 'aggregate', 'groupBy', 'count']);
+
 /**
  * The Prisma client every request reads and writes through: a client extension over every model
  * operation that applies the active data scope (see `runInScope`) to the operation's arguments
- * before Prisma sees them. Resolvers get only this client, so a resolver that forgets the scope
+ * before Prisma sees them, and runs a list, aggregate, groupBy or count under the planner budget of
+ * the models it reads (planner-budget.ts). Resolvers get only this client, so a resolver that forgets the scope
  * still gets scoped rows, and a call made outside a request's scope fails. Raw SQL (`$queryRaw`,
  * used for ormai's own tables) is not a model operation and passes through.
  */
@@ -36,7 +41,23 @@ export function scopedPrismaClient<Client extends object>(client: Client): Clien
     query: {
       $allModels: {
         $allOperations({ model, operation, args, query }: OperationCall) {
-          return query(scopeArgs(source, model!, operation, args ?? {}));
+          const scope = PLANNED.has(operation) ? activeDataScope() : undefined;
+          if (!scope || !policyHasPlannerBudget(scope.policy)) {
+            return query(scopeArgs(source, model!, operation, args ?? {}));
+          }
+          // every model whose row scope the operation takes is a model its SQL reads
+          const read = new Set<string>();
+          const reading: ScopeSource = {
+            ...source,
+            rowScope: (name) => {
+              read.add(name);
+              return source.rowScope(name);
+            },
+          };
+          const scoped = scopeArgs(reading, model!, operation, args ?? {});
+          return withPlannerBudget(scope.policy, scope.datamodel, model!, read, () =>
+            query(scoped),
+          );
         },
       },
     },

@@ -137,6 +137,7 @@ export async function callTool(
         ...(rowCount !== undefined ? { rowCount } : {}),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         ...(operation ? { document: operation.document } : {}),
+        ...(error ? {} : { structuredContent: result.structuredContent }),
         recorded,
       });
     } catch {

@@ -35,6 +35,8 @@ export interface ToolCallEvent {
   durationMs: number;
   /** The GraphQL operation the call ran, if it got that far. */
   document?: string;
+  /** The result's `structuredContent` when the call succeeded (the audit digests it). */
+  structuredContent?: Record<string, unknown>;
   /** A write recorded itself in its transaction: the audit hook adds nothing. */
   recorded: boolean;
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../json-value.js';
 import {
   type Datamodel,
   type DatamodelField,
@@ -22,6 +24,8 @@ import { closest } from './suggest.js';
 import {
   type Budgets,
   type ModelPolicy,
+  type PlannerBudget,
+  type PlannerBudgetKey,
   type Policy,
   type Profile,
   policySchema,
@@ -118,6 +122,8 @@ export interface CompiledModel extends TenantScope {
   rowFilters: WhereTemplate[] | null;
   /** Root lists need a where (QUERY_TOO_BROAD otherwise). */
   requireFilter: boolean;
+  /** Limits on the planner's estimate for a statement that reads this model; null: none. */
+  plannerBudget: PlannerBudget | null;
 }
 
 export interface CompiledView {
@@ -155,12 +161,20 @@ export interface CompiledPolicy {
   auditReadable: boolean;
   /** The values of each enum the datamodel names them for (`Datamodel.enums`). */
   enums: Map<string, readonly string[]>;
+  /** The version of the policy this was compiled from (`PolicyEngine.version`). */
+  version: string;
 }
 
 /** The validated policy, compiled per set of roles on demand and cached. */
 export interface PolicyEngine {
   policy: Policy;
   datamodel: Datamodel;
+  /**
+   * The policy's version: the first 16 hex digits of the sha256 of the canonical JSON of the
+   * validated policy and the datamodel. Equal policies over equal datamodels have equal versions;
+   * the hash key is a secret and is not part of it. Every audit record names it.
+   */
+  version: string;
   /** Roles the policy names; empty when it has no role overlays. */
   declaredRoles: string[];
   /**
@@ -215,9 +229,11 @@ export function compilePolicy(
   const scopes = tenantScopes(policy, datamodel);
   const hashKey = options.hashKey ?? policy.hashSalt ?? DEV_HASH_KEY;
   const cache = new RoleSetCache<CompiledPolicy>(options.roleSetCacheSize);
+  const version = policyVersion(policy, datamodel);
   const engine: PolicyEngine = {
     policy,
     datamodel,
+    version,
     declaredRoles,
     roleSets: cache,
     forRoles(roles) {
@@ -225,11 +241,17 @@ export function compilePolicy(
         ? [...new Set(roles.filter((role) => role in policy.roles!))].sort()
         : [];
       return cache.get(known.join(','), () =>
-        compileForRoles(policy, datamodel, scopes, profile, known, hashKey),
+        compileForRoles(policy, datamodel, scopes, profile, known, hashKey, version),
       );
     },
   };
   return ok(engine);
+}
+
+/** See `PolicyEngine.version`. */
+export function policyVersion(policy: Policy, datamodel: Datamodel): string {
+  const content = canonicalJson({ policy, datamodel });
+  return createHash('sha256').update(content).digest('hex').slice(0, 16);
 }
 
 function invalid(problems: string[]) {
@@ -243,6 +265,7 @@ function compileForRoles(
   profile: Profile,
   roles: string[],
   hashKey: string,
+  version: string,
 ): CompiledPolicy {
   const models = datamodel.datamodel.models;
   // with role overlays, each known role contributes a view; without any, the base stands alone
@@ -281,6 +304,11 @@ function compileForRoles(
         ? null
         : views.map((view) => view.rowFilter!),
       requireFilter: views.every((view) => view.requireFilter),
+      plannerBudget: plannerBudgetFor(
+        policy,
+        name,
+        views.map((view) => view.role || null),
+      ),
     });
     relationSets.set(name, new Set(views.flatMap((view) => [...view.relations])));
   }
@@ -319,6 +347,7 @@ function compileForRoles(
     allowSelfApproval: policy.writes?.allowSelfApproval === true,
     auditReadable: roles.some((role) => (policy.audit?.readers ?? []).includes(role)),
     enums: enumValuesOf(datamodel),
+    version,
   };
 }
 
@@ -472,9 +501,60 @@ function mergeFields(
   return fields;
 }
 
+const PLANNER_KEYS: readonly PlannerBudgetKey[] = ['maxEstimatedRows', 'maxEstimatedCost'];
+
+/** A budgets object without the planner's limits (those are compiled per model). */
+function generalBudgets(budgets: Policy['budgets']): Partial<Budgets> {
+  const { maxEstimatedRows: _rows, maxEstimatedCost: _cost, ...general } = budgets ?? {};
+  return general;
+}
+
+/**
+ * A model's planner limits for the roles that read it (null: the policy has no overlays). For one
+ * role every limit that names the model holds, so the lowest of the general one (the role's, else
+ * the policy's) and the model's own (the role's for the model, else the base model's) applies;
+ * several roles take the most generous, like every other budget, and one without a limit lifts it.
+ */
+function plannerBudgetFor(
+  policy: Policy,
+  model: string,
+  roles: (string | null)[],
+): PlannerBudget | null {
+  const limitOf = (role: string | null, key: PlannerBudgetKey): number | null => {
+    const overlay = role ? policy.roles?.[role] : undefined;
+    const general = overlay?.budgets?.[key] ?? policy.budgets?.[key];
+    const own = overlay?.models?.[model]?.budgets?.[key] ?? policy.models?.[model]?.budgets?.[key];
+    const limits = [general, own].filter((limit): limit is number => limit !== undefined);
+    return limits.length > 0 ? Math.min(...limits) : null;
+  };
+  const budget = Object.fromEntries(
+    PLANNER_KEYS.map((key) => {
+      const limits = roles.map((role) => limitOf(role, key));
+      return [key, limits.includes(null) ? null : Math.max(...(limits as number[]))];
+    }),
+  ) as PlannerBudget;
+  return PLANNER_KEYS.some((key) => budget[key] !== null) ? budget : null;
+}
+
+/** Whether a (validated) policy sets a planner limit anywhere. */
+export function hasPlannerBudgets(policy: Policy): boolean {
+  const sets = (budgets: Partial<Record<PlannerBudgetKey, number>> | undefined) =>
+    PLANNER_KEYS.some((key) => budgets?.[key] !== undefined);
+  const inModels = (models: Record<string, { budgets?: object }> | undefined) =>
+    Object.values(models ?? {}).some((model) => sets(model.budgets));
+  return (
+    sets(policy.budgets) ||
+    inModels(policy.models) ||
+    Object.values(policy.roles ?? {}).some((role) => sets(role.budgets) || inModels(role.models))
+  );
+}
+
 function budgetsFor(policy: Policy, profile: Profile, roles: string[]): Budgets {
-  const base: Budgets = { ...PROFILE_BUDGETS[profile], ...policy.budgets };
-  const perRole = roles.map((role) => ({ ...base, ...policy.roles?.[role]?.budgets }));
+  const base: Budgets = { ...PROFILE_BUDGETS[profile], ...generalBudgets(policy.budgets) };
+  const perRole = roles.map((role) => ({
+    ...base,
+    ...generalBudgets(policy.roles?.[role]?.budgets),
+  }));
   if (perRole.length === 0) return base;
   // several roles: the most generous of each budget
   return Object.fromEntries(

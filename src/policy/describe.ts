@@ -43,6 +43,8 @@ export interface DescribedModel {
   scopedThrough?: { relation: string; model: string };
   softDelete: boolean;
   requireFilter: boolean;
+  /** Limits on the planner's estimate for a statement reading the model (absent: none). */
+  budgets?: { maxEstimatedRows?: number; maxEstimatedCost?: number };
 }
 
 export interface SchemaDescription {
@@ -128,6 +130,13 @@ function describeModel(policy: CompiledPolicy, model: CompiledModel): DescribedM
       : {}),
     softDelete: model.softDeleteField !== null,
     requireFilter: model.requireFilter,
+    ...(model.plannerBudget
+      ? {
+          budgets: Object.fromEntries(
+            Object.entries(model.plannerBudget).filter(([, limit]) => limit !== null),
+          ),
+        }
+      : {}),
   };
 }
 

@@ -18,6 +18,19 @@ const fieldRules = z
   })
   .strict();
 
+/**
+ * Limits on the PostgreSQL planner's estimate for a statement, asked with `EXPLAIN` (no ANALYZE)
+ * before each list, aggregate, groupBy and count runs; over either is QUERY_BUDGET_EXCEEDED.
+ */
+const plannerBudgetFields = {
+  /** Rows the planner expects the largest step of the plan to produce (a scan's matches, before LIMIT). */
+  maxEstimatedRows: z.number().int().positive().optional(),
+  /** The plan's total cost, in the planner's units (`seq_page_cost` = 1). */
+  maxEstimatedCost: z.number().positive().optional(),
+};
+
+export const plannerBudgetSchema = z.object(plannerBudgetFields).strict();
+
 /** What a role may read of one model; the base policy and every role overlay share this shape. */
 const modelRules = {
   /** The model is not readable (absent from the schema). */
@@ -33,6 +46,8 @@ const modelRules = {
   rowFilter: whereTemplate.optional(),
   /** A root list must be given a where (QUERY_TOO_BROAD otherwise). */
   requireFilter: z.boolean().optional(),
+  /** Planner limits for statements that read this model (with the policy's or role's, the lower holds). */
+  budgets: plannerBudgetSchema.optional(),
 };
 
 export const modelPolicySchema = z
@@ -79,6 +94,7 @@ export const budgetsSchema = z
     maxAliases: z.number().int().nonnegative().optional(),
     maxDirectives: z.number().int().nonnegative().optional(),
     maxTokens: z.number().int().positive().optional(),
+    ...plannerBudgetFields,
   })
   .strict();
 
@@ -209,7 +225,11 @@ export const policySchema = z
 
 export type ModelPolicy = z.infer<typeof modelPolicySchema>;
 export type RoleModelPolicy = z.infer<typeof roleModelPolicySchema>;
-export type Budgets = Required<z.infer<typeof budgetsSchema>>;
+export type PlannerBudgetKey = keyof typeof plannerBudgetFields;
+/** The budgets every role set has (defaults per profile); the planner's are per model (`PlannerBudget`). */
+export type Budgets = Required<Omit<z.infer<typeof budgetsSchema>, PlannerBudgetKey>>;
+/** A model's planner limits for one role set; null: no limit. */
+export type PlannerBudget = Record<PlannerBudgetKey, number | null>;
 export type ViewPolicy = z.infer<typeof viewSchema>;
 export type WriteRule = z.infer<typeof writeRuleSchema>;
 export type WriteKind = 'create' | 'update' | 'delete' | 'bulk';

@@ -14,6 +14,8 @@ export interface AuditPluginOptions {
   /** The request's principal when it authenticated, else null. */
   principalOf(request: Request): Promise<Principal | null>;
   policyFor(principal: Principal): CompiledPolicy;
+  /** The version of the policy being served: named by a record whose request never authenticated. */
+  policyVersion(): string;
   modelsOf(policy: CompiledPolicy, rootFields: string[]): string[];
   /** Writes this request recorded inside their transactions. */
   writesOf(request: Request): AuditRecord[];
@@ -96,6 +98,8 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
               }
             : null,
           rowCount: single.data ? rowsIn(single.data) : null,
+          result: single.data ?? null,
+          policyVersion: policy?.version ?? options.policyVersion(),
           durationMs: performance.now() - known.started,
           errorCode:
             typeof code === 'string' ? code : single.errors?.length ? 'INTERNAL_ERROR' : null,
@@ -167,7 +171,7 @@ function describeOperation(
 }
 
 /** Rows a response returned: connection nodes, list items and single rows under each root field. */
-function rowsIn(data: Record<string, unknown>): number {
+export function rowsIn(data: Record<string, unknown>): number {
   let rows = 0;
   for (const value of Object.values(data)) {
     if (Array.isArray(value)) rows += value.length;

@@ -57,6 +57,8 @@ export function auditToolCall(
         policy: policyFor(event.principal),
         inputs: event.arguments,
         rowCount: event.rowCount ?? null,
+        // an error result's content carries the call's trace id: it has no digest
+        ...(event.outcome === 'ok' ? { result: event.structuredContent ?? null } : {}),
         durationMs: event.durationMs,
         errorCode: event.errorCode ?? null,
         startedAt: new Date(Date.now() - event.durationMs),
@@ -75,6 +77,8 @@ export function auditRefusedCall(
   audit: AuditLog,
   policyFor: (principal: Principal) => CompiledPolicy,
   logger: Logger,
+  /** The version being served, named when the request never authenticated. */
+  policyVersion?: () => string,
 ) {
   return (event: RefusedCallEvent) => {
     const principal = event.principal ?? null;
@@ -85,6 +89,7 @@ export function auditRefusedCall(
       models: [],
       principal,
       policy: principal ? policyFor(principal) : null,
+      ...(principal || !policyVersion ? {} : { policyVersion: policyVersion() }),
       inputs: {
         origin: event.request.headers.get('origin'),
         ...(event.jsonRpcCode !== undefined ? { jsonrpc_error: event.jsonRpcCode } : {}),

@@ -1,5 +1,12 @@
+import type { OrmaiApp } from '../app.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import { type OrmaiConfig, type OrmaiPaths, resolveHashKey } from '../config.js';
+import {
+  type OrmaiConfig,
+  type OrmaiPaths,
+  resolveHashKey,
+  roleSetCacheSizeOf,
+} from '../config.js';
+import { describeDatamodelGaps, findDatamodelGaps } from '../db/check-datamodel.js';
 import type { RawSqlClient } from '../db/database.js';
 import {
   createMcpHttpHandler,
@@ -12,12 +19,19 @@ import { OrmaiMetrics } from '../observability/metrics.js';
 import { resolveMetricsAccess } from '../observability/metrics-endpoint.js';
 import { observeRefusedCall, observeToolCall, tracedExecute } from '../observability/tool-calls.js';
 import { traceHttp } from '../observability/tracing.js';
-import { openRuntime, type Runtime, runtimeOptionsFromConfig } from '../runtime.js';
+import { hasPlannerBudgets, type PolicyEngine } from '../policy/compile-policy.js';
+import {
+  compileAppPolicy,
+  openRuntime,
+  type Runtime,
+  runtimeOptionsFromConfig,
+} from '../runtime.js';
 import type { PrismaClientLike } from '../schema/context.js';
 import { ApiKeyStore } from './api-keys.js';
 import { auditRefusedCall, auditToolCall, createAuditLog } from './audit-setup.js';
 import { identitySettings, resolveJwtSecret, signingOptions, signToken } from './auth.js';
 import { createGateway, type Gateway } from './gateway.js';
+import { clientGaps, type ReloadableApp } from './hot-reload.js';
 import { toNodeHandler } from './http-server.js';
 import { createJwksVerifier } from './jwks.js';
 import { createLogger, type Logger } from './logger.js';
@@ -32,6 +46,13 @@ export interface CreateOrmaiOptions {
    * builds a client with `app.createPrismaClient`.
    */
   prisma?: PrismaClientLike & RawSqlClient;
+  /**
+   * Your client's driver adapter is wrapped in `plannerBudgetAdapter` (exported by `ormai`):
+   * `new PrismaClient({ adapter: plannerBudgetAdapter(new PrismaPg(…)) })`. Planner budgets
+   * (`maxEstimatedRows`, `maxEstimatedCost`) then hold through your client; without this a policy
+   * that sets them is refused at start.
+   */
+  plannedAdapter?: boolean;
   /** A pino logger (default: pino at `LOG_LEVEL`, or `info`). */
   logger?: Logger;
   /** Environment read for `DATABASE_URL`, `ORMAI_JWT_SECRET`, `ORMAI_HASH_KEY` (default `process.env`). */
@@ -72,6 +93,14 @@ export interface Ormai {
   metrics: OrmaiMetrics | undefined;
   /** The API keys of ormai's table (`ormai api-key`); undefined when `auth.apiKeys` is false. */
   apiKeys: ApiKeyStore | undefined;
+  /** The version of the policy served now (`PolicyEngine.version`); every audit record names it. */
+  readonly policyVersion: string;
+  /**
+   * Serves a new policy, datamodel and domain tools: validated and checked like at start, the
+   * role-set schemas built, then swapped in at once (requests in flight finish on the old
+   * version). When any check fails, the old version keeps serving and the result says why.
+   */
+  reload(next: ReloadableApp): Promise<ReloadResult>;
   /** Flushes the audit log and closes what ormai opened (never a PrismaClient you passed). */
   close(): Promise<void>;
 }
@@ -114,7 +143,7 @@ export async function createOrmai(
   const runtime = await openRuntime(config.app, {
     ...runtimeOptionsFromConfig(config, env),
     hashKey: hashKey.key,
-    ...(options.prisma ? { prisma: options.prisma } : {}),
+    ...(options.prisma ? { prisma: options.prisma, plannedAdapter: options.plannedAdapter } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   // warned once the database is open, so a start that fails prints only its reason
@@ -144,63 +173,212 @@ export async function createOrmai(
     config.auth?.apiKeys === false
       ? undefined
       : new ApiKeyStore(runtime.db.sql, runtime.tables.apiKey);
-  const gateway = createGateway({
-    runtime,
-    jwtSecret: jwt.secret,
-    identity: {
-      claims: identity.claims,
-      issuer: identity.issuer,
-      audience: identity.audience,
-      jwks,
-      apiKeys,
-    },
-    protectedResource,
-    logger,
-    audit,
-    metrics,
-    graphqlPath: paths.graphql,
-    ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
-    ...(config.auth?.resolvePrincipal ? { resolvePrincipal: config.auth.resolvePrincipal } : {}),
-    ...(config.naming ? { naming: config.naming } : {}),
-    ...(config.writes?.approvalGate ? { approvalGate: config.writes.approvalGate } : {}),
-    ...(rateLimiter ? { rateLimiter } : {}),
-  });
-  const tools = bridgeOptions(gateway, logger, config, audit, metrics);
-  const auditRefused = auditRefusedCall(audit, gateway.policyFor, logger);
+  const connectionTimeoutMs = runtime.policy.forRoles(runtime.policy.declaredRoles).budgets
+    .statementTimeoutMs;
   const observeRefused = observeRefusedCall(metrics);
-  const mcp = createMcpHttpHandler({
-    ...tools,
-    authenticate: gateway.authenticate,
-    ...(config.mcp?.allowedOrigins ? { allowedOrigins: config.mcp.allowedOrigins } : {}),
-    onRefused: (event) => {
-      auditRefused(event);
-      observeRefused(event);
+  /** One version of the app served: its policy, gateway, MCP tools and handler. */
+  const serve = (app: OrmaiApp, engine: PolicyEngine): ServedVersion => {
+    const versionRuntime =
+      engine === runtime.policy ? runtime : { ...runtime, app, policy: engine };
+    const versionGateway = createGateway({
+      runtime: versionRuntime,
+      jwtSecret: jwt.secret,
+      identity: {
+        claims: identity.claims,
+        issuer: identity.issuer,
+        audience: identity.audience,
+        jwks,
+        apiKeys,
+      },
+      protectedResource,
+      logger,
+      audit,
+      metrics,
+      graphqlPath: paths.graphql,
+      connectionTimeoutMs,
+      ...(config.auth?.tenantClaim ? { tenantClaim: config.auth.tenantClaim } : {}),
+      ...(config.auth?.resolvePrincipal ? { resolvePrincipal: config.auth.resolvePrincipal } : {}),
+      ...(config.naming ? { naming: config.naming } : {}),
+      ...(config.writes?.approvalGate ? { approvalGate: config.writes.approvalGate } : {}),
+      ...(rateLimiter ? { rateLimiter } : {}),
+    });
+    const versionTools = bridgeOptions(
+      versionGateway,
+      logger,
+      app === config.app ? config : { ...config, app },
+      audit,
+      metrics,
+    );
+    const auditRefused = auditRefusedCall(
+      audit,
+      versionGateway.policyFor,
+      logger,
+      () => engine.version,
+    );
+    const versionMcp = createMcpHttpHandler({
+      ...versionTools,
+      authenticate: versionGateway.authenticate,
+      ...(config.mcp?.allowedOrigins ? { allowedOrigins: config.mcp.allowedOrigins } : {}),
+      onRefused: (event) => {
+        auditRefused(event);
+        observeRefused(event);
+      },
+    });
+    return {
+      runtime: versionRuntime,
+      gateway: versionGateway,
+      tools: versionTools,
+      mcp: versionMcp,
+    };
+  };
+  // a reload swaps this one reference: a request reads it once, as it starts, and finishes on the
+  // version it started on
+  let current = serve(config.app, runtime.policy);
+  let reloading: Promise<unknown> = Promise.resolve();
+  const gateway: Gateway = {
+    schemaFor: (principal) => current.gateway.schemaFor(principal),
+    policyFor: (principal) => current.gateway.policyFor(principal),
+    get yoga() {
+      return current.gateway.yoga;
     },
-  });
+    fetch: (input, init) => current.gateway.fetch(input, init),
+    authenticate: (request) => current.gateway.authenticate(request),
+    execute: (operation) => current.gateway.execute(operation),
+    get schemaCacheSize() {
+      return current.gateway.schemaCacheSize;
+    },
+  };
   const fetch = createRouter({
     gateway,
     runtime,
     logger,
     audit,
-    mcp,
+    mcp: (request) => current.mcp(request),
     paths,
     protectedResource,
     metrics,
     metricsAccess,
   });
   const graphql: FetchHandler = async (request) =>
-    traceHttp(request, (served) => gateway.yoga.fetch(served, {}));
+    traceHttp(request, (served) => current.gateway.yoga.fetch(served, {}));
+  const reload = async (next: ReloadableApp): Promise<ReloadResult> => {
+    const previous = current;
+    const app: OrmaiApp = {
+      ...config.app,
+      policy: next.policy,
+      datamodel: next.datamodel,
+      domainTools: next.domainTools ?? [],
+    };
+    const refused = (message: string, findings: string[] = [], hints: string[] = []) =>
+      ({
+        ok: false,
+        code: 'RELOAD_REFUSED',
+        message,
+        findings,
+        hints,
+        version: previous.runtime.policy.version,
+      }) as const;
+    try {
+      const engine = compileAppPolicy(app, hashKey.key, roleSetCacheSizeOf(config));
+      if (options.prisma && !options.plannedAdapter && hasPlannerBudgets(engine.policy)) {
+        // as at start (runtime.ts): the estimate needs ormai's own driver adapter
+        return refused(
+          'the policy sets maxEstimatedRows or maxEstimatedCost, which ormai enforces only on a database it opens',
+        );
+      }
+      const unchanged =
+        engine.version === previous.runtime.policy.version &&
+        JSON.stringify(app.domainTools) === JSON.stringify(previous.runtime.app.domainTools ?? []);
+      if (unchanged) {
+        return {
+          ok: true,
+          version: engine.version,
+          previous: engine.version,
+          unchanged: true,
+          warnings: [],
+        };
+      }
+      const gaps = clientGaps(config.app.datamodel, app.datamodel);
+      if (gaps.length > 0) {
+        return refused(
+          'the datamodel names what the Prisma client of this process does not know',
+          gaps,
+          ['run `prisma generate`, then restart ormai: a new client needs a new process'],
+        );
+      }
+      const tableGaps = describeDatamodelGaps(
+        await findDatamodelGaps(runtime.db.sql, app.datamodel, runtime.db.schema),
+        runtime.db.location,
+      );
+      if (tableGaps) return refused(tableGaps);
+      preparedDomainTools(app.domainTools);
+      const version = serve(app, engine);
+      // every role set the old version had compiled gets its schema now, before the swap, so no
+      // request after it waits for a build (and a schema that does not build refuses the reload)
+      const roleSets = new Set([
+        ...previous.runtime.policy.roleSets.keys(),
+        ...engine.declaredRoles,
+      ]);
+      for (const roles of roleSets) {
+        version.gateway.schemaFor({
+          sub: '',
+          tenantId: null,
+          roles: roles ? roles.split(',') : [],
+          claims: {},
+        });
+      }
+      const warnings: string[] = [];
+      const widest = engine.forRoles(engine.declaredRoles).budgets.statementTimeoutMs;
+      if (widest > connectionTimeoutMs) {
+        warnings.push(
+          `budgets.statementTimeoutMs of ${widest} ms is over the connections' ${connectionTimeoutMs} ms until a restart`,
+        );
+      }
+      current = version;
+      logger.info(
+        { version: engine.version, previous: previous.runtime.policy.version },
+        'policy reloaded',
+      );
+      return {
+        ok: true,
+        version: engine.version,
+        previous: previous.runtime.policy.version,
+        warnings,
+      };
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      const [first, ...rest] = message.split('\n');
+      return refused(
+        first ?? message,
+        rest.map((line) => line.trim()).filter(Boolean),
+        (error as { hints?: string[] }).hints ?? [],
+      );
+    }
+  };
   return {
     fetch,
     graphql,
-    mcp: (request) => traceHttp(request, mcp),
+    mcp: (request) => traceHttp(request, (served) => current.mcp(served)),
     nodeHandler: toNodeHandler(fetch),
     paths,
     gateway,
-    runtime,
+    get runtime() {
+      return current.runtime;
+    },
     audit,
     jwt,
-    tools,
+    get tools() {
+      return current.tools;
+    },
+    get policyVersion() {
+      return current.runtime.policy.version;
+    },
+    reload(next) {
+      // one reload at a time, in the order they were asked for
+      const result = reloading.then(() => reload(next));
+      reloading = result.catch(() => {});
+      return result;
+    },
     metrics,
     apiKeys,
     signToken: (principal) => signToken(principal, signingOptions(jwt.secret, identity)),
@@ -215,6 +393,38 @@ export async function createOrmai(
     },
   };
 }
+
+/** What one version of the app is served with; a reload builds a new one and swaps it in. */
+interface ServedVersion {
+  runtime: Runtime;
+  gateway: Gateway;
+  tools: McpBridgeOptions;
+  mcp: FetchHandler;
+}
+
+/** What `Ormai.reload` did: swapped the new version in, or kept the old one and says why. */
+export type ReloadResult =
+  | {
+      ok: true;
+      /** The version now served. */
+      version: string;
+      /** The version served before. */
+      previous: string;
+      /** Nothing changed (same policy version, same domain tools): nothing was swapped. */
+      unchanged?: boolean;
+      /** What the new version does not get until a restart. */
+      warnings: string[];
+    }
+  | {
+      ok: false;
+      code: 'RELOAD_REFUSED';
+      message: string;
+      /** The problems found (`ormai check` findings, datamodel gaps), one a line. */
+      findings: string[];
+      hints: string[];
+      /** The version still served. */
+      version: string;
+    };
 
 /** The MCP bridge over a gateway, with one audit record per tool call, its metrics, span and log line. */
 export function bridgeOptions(

@@ -66,6 +66,11 @@ export interface GatewayOptions {
   rateLimiter?: RateLimiter;
   /** Counts operations, latencies and budget refusals (`/metrics`). */
   metrics?: OrmaiMetrics;
+  /**
+   * The statement timeout the connections were opened with (runtime.ts: the widest of the policy
+   * served at start); default: the widest of this policy. A reloaded policy keeps the connections.
+   */
+  connectionTimeoutMs?: number;
 }
 
 export interface Gateway {
@@ -127,18 +132,21 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { runtime, logger } = options;
   const graphqlPath = options.graphqlPath ?? '/graphql';
   const engine = runtime.policy;
-  // a role set's statement timeout is the most generous of its roles': unless a role sets its own,
-  // every role set runs at the connection's, and no read needs the timeout's client layer
-  const roleTimeouts = Object.values(engine.policy.roles ?? {}).some(
-    (role) => role.budgets?.statementTimeoutMs !== undefined,
-  );
+  // the most generous budgets of any role: the parse-time token guard, and the
+  // connection's statement timeout (runtime.ts); each role set's own budgets are checked per request
+  const widest = engine.forRoles(engine.declaredRoles).budgets;
+  const connectionTimeoutMs = options.connectionTimeoutMs ?? widest.statementTimeoutMs;
+  // a role set's statement timeout is the most generous of its roles': unless a role sets its own
+  // (or a reloaded policy lowered them all), every role set runs at the connection's, and no read
+  // needs the timeout's client layer
+  const roleTimeouts =
+    Object.values(engine.policy.roles ?? {}).some(
+      (role) => role.budgets?.statementTimeoutMs !== undefined,
+    ) || widest.statementTimeoutMs < connectionTimeoutMs;
   // the only client resolvers get: every model operation carries the request's row scope
   const scopedPrisma = scopedPrismaClient(
     roleTimeouts ? statementTimeoutClient(runtime.prisma) : runtime.prisma,
   );
-  // the most generous budgets of any role: the parse-time token guard, and the
-  // connection's statement timeout (runtime.ts); each role set's own budgets are checked per request
-  const widest = engine.forRoles(engine.declaredRoles).budgets;
   // a model named like one of ormai's own types is refused at start, not at its first request
   assertNoNameCollisions(namesServedBy(engine.forRoles(engine.declaredRoles)), options.naming);
 
@@ -427,9 +435,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           ]
         : []),
       dataScopePlugin({ datamodel: runtime.app.datamodel, policyFor }),
-      ...(roleTimeouts
-        ? [statementTimeoutPlugin({ connectionTimeoutMs: widest.statementTimeoutMs, policyFor })]
-        : []),
+      ...(roleTimeouts ? [statementTimeoutPlugin({ connectionTimeoutMs, policyFor })] : []),
       ...(options.audit
         ? [
             auditPlugin({
@@ -438,6 +444,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               principalOf: (request) => principalOf(request).catch(() => null),
               writesOf,
               policyFor,
+              policyVersion: () => engine.version,
               modelsOf: (policy, rootFields) => {
                 const models = rootFieldModels(policy, options.naming);
                 return [

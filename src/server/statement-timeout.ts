@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { plannerSlot } from '../data-access/planner-budget.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import { budgetError } from '../schema/budget-rules.js';
@@ -51,10 +52,13 @@ export function statementTimeoutClient<Client extends object>(client: Client): C
           const limit = active.getStore();
           if (limit === undefined) return query(args);
           try {
-            const [, result] = await base.$transaction([
-              base.$executeRawUnsafe(`SET LOCAL statement_timeout = ${Math.floor(limit)}`),
-              query(args),
-            ]);
+            // the batch runs in this context: the planner budget set inside must be set here
+            const [, result] = await plannerSlot(() =>
+              base.$transaction([
+                base.$executeRawUnsafe(`SET LOCAL statement_timeout = ${Math.floor(limit)}`),
+                query(args),
+              ]),
+            );
             return result;
           } catch (error) {
             // named with the role set's limit, not the connection's

@@ -25,6 +25,8 @@ export function auditEntry(fields: Partial<AuditEntry> = {}): AuditEntry {
     before: null,
     after: null,
     approval_id: null,
+    policy_version: null,
+    result_digest: null,
     ...fields,
   };
 }

@@ -169,7 +169,7 @@ function pinsSchemas(app: OrmaiApp): boolean {
 }
 
 /** A database of its own on the test server, dropped (with its connections) at the end. */
-async function createTestDatabase(serverUrl: string) {
+export async function createTestDatabase(serverUrl: string) {
   const name = `ormai_test_${randomBytes(5).toString('hex')}`;
   const url = new URL(serverUrl);
   const admin = await openDatabase({ kind: 'postgres', url: serverUrl, poolSize: 1 });
