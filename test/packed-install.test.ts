@@ -131,7 +131,19 @@ describe.runIf(URL_)('the packed tarball in a fresh Prisma project', () => {
   });
 
   it('`ormai/testing` loads without fast-check, and the leak search names the package it needs', () => {
+    // Prisma 7 brings a fast-check of its own (prisma → @prisma/config → effect), hoisted into the
+    // project: a resolve hook takes it away, as in a project whose ORM does not bring it
+    writeFileSync(
+      join(project, 'without-fast-check.mjs'),
+      `import { register } from 'node:module';
+       register('data:text/javascript,' + encodeURIComponent(\`export async function resolve(specifier, context, next) {
+         if (specifier === 'fast-check') throw Object.assign(new Error('no fast-check'), { code: 'ERR_MODULE_NOT_FOUND' });
+         return next(specifier, context);
+       }\`));`,
+    );
     const probe = run('node', [
+      '--import',
+      './without-fast-check.mjs',
       '--input-type=module',
       '-e',
       `const testing = await import('ormai/testing');

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectMcp, type McpTestClient } from '../helpers/mcp.js';
 import { DATABASE_KINDS } from '../helpers/runtime.js';
 import { SECURITY_APPS } from './apps/index.js';
-import { type Principal, quote } from './support/app-model.js';
+import { type AppModel, type Principal, quote } from './support/app-model.js';
 import { CONTRACT_CODES, internalsIn, leaksIn } from './support/checks.js';
 import { baseValue, filterOps } from './support/filters.js';
 import { difference, prng } from './support/graphql-gen.js';
@@ -117,6 +117,17 @@ describe.each(CASES)('MCP security fuzz on %s (%s)', (appName, kind, spec) => {
             if (planned) {
               expect(result.isError, `expected ${planned.codes}: ${result.context}`).toBe(true);
               expect(planned.codes, result.context).toContain(result.structured.error.code);
+              bump(stats.rejected, result.structured.error.code);
+              return;
+            }
+            // a call that selects more fields than the role's budget is refused for it, whole
+            const selected = selectedFieldCount(model, principal.role, request);
+            if (selected > model.budgets(principal.role).maxSelectedFields) {
+              expect(result.structured?.error?.details, result.context).toEqual({
+                budget: 'max_selected_fields',
+                limit: model.budgets(principal.role).maxSelectedFields,
+                requested: selected,
+              });
               bump(stats.rejected, result.structured.error.code);
               return;
             }
@@ -344,3 +355,21 @@ describe.each(CASES)('MCP security fuzz on %s (%s)', (appName, kind, spec) => {
     }
   });
 });
+
+/**
+ * The scalar fields the GraphQL operation of a db.query or db.get selects: its select (else every
+ * field the role may), each include's, and a query's page info (hasNextPage, endCursor, totalCount).
+ */
+function selectedFieldCount(model: AppModel, role: string, request: ToolCall): number {
+  if (request.tool !== 'db.query' && request.tool !== 'db.get') return 0;
+  const { args } = request;
+  const fieldsOf = (name: string, select: string[] | undefined) =>
+    select?.length ?? model.selectableFields(role, name).length;
+  let count = fieldsOf(args.model, args.select);
+  if (request.tool === 'db.query') count += request.args.include_total ? 3 : 2;
+  for (const spec of args.include ?? []) {
+    const target = model.relation(args.model, spec.relation)?.target;
+    if (target) count += fieldsOf(target, spec.select);
+  }
+  return count;
+}
