@@ -107,6 +107,11 @@ export interface OrmaiConfig {
      * are always recorded before their answer). Costs a write round trip per read batch.
      */
     durableReads?: boolean;
+    /**
+     * Records waiting per sink at most (default 10,000): past it, during a long outage, calls are
+     * refused without a record ("too far behind to record this call"), never served unrecorded.
+     */
+    maxQueue?: number;
   };
   /**
    * Requests (GraphQL operations, MCP tool calls) and rows written per tenant and per principal,

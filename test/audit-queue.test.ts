@@ -4,7 +4,7 @@
 // accepted are written and calls are served again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saasApp } from '../examples/saas/app.js';
-import { AuditLog } from '../src/audit/audit-log.js';
+import { AuditLog, NOT_RECORDED_MESSAGE } from '../src/audit/audit-log.js';
 import { MemoryAuditSink } from '../src/audit/sinks.js';
 import { createMcpHttpHandler } from '../src/mcp-bridge/index.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
@@ -110,6 +110,13 @@ describe('the audit queue fills while its sink is down', () => {
       for (const call of calls) refused.push({ surface: call.surface, ...(await send(call)) });
     }
     expect(audit.stats()[0]!.pending).toBe(MAX_QUEUE);
+    // the calls that found the queue full say they have no record, and the log counts them
+    const unrecorded = refused.filter((answer) => answer.error?.message === NOT_RECORDED_MESSAGE);
+    expect(unrecorded).toHaveLength(refused.length - (MAX_QUEUE - 1));
+    expect(new Set(unrecorded.map((answer) => answer.surface))).toEqual(
+      new Set(['graphql', 'mcp']),
+    );
+    expect(audit.refusedUnrecorded).toBe(unrecorded.length);
     for (const answer of refused) {
       expect(answer.ok).toBe(false);
       expect(answer.status).toBe(answer.surface === 'graphql' ? 503 : 200);

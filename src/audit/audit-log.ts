@@ -22,6 +22,18 @@ export class AuditUnavailableError extends Error {
   }
 }
 
+/** Said to a caller refused without a record (an audit queue is full after a long outage). */
+export const NOT_RECORDED_MESSAGE =
+  'the audit log is too far behind to record this call, so it was not served';
+
+/** A sink's queue is full: the call cannot be recorded at all, so it is refused unrecorded. */
+export class AuditQueueFullError extends AuditUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditQueueFullError';
+  }
+}
+
 interface SinkQueue {
   sink: AuditSink;
   pending: AuditEntry[];
@@ -46,6 +58,7 @@ export class AuditLog {
   /** Records a caller waits for (`record`): how many sinks have yet to write each. */
   readonly #waiting = new Map<AuditEntry, { remaining: number; written: () => void }>();
   #closed = false;
+  #refusedUnrecorded = 0;
 
   constructor(private readonly options: AuditLogOptions) {
     this.#queues = options.sinks.map((sink) => ({
@@ -57,6 +70,11 @@ export class AuditLog {
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#batchSize = options.batchSize ?? 200;
     this.#failClosedReads = options.failClosedReads ?? true;
+  }
+
+  /** Records refused because a queue was full: each one a call refused without a record. */
+  get refusedUnrecorded(): number {
+    return this.#refusedUnrecorded;
   }
 
   get sinks(): AuditSink[] {
@@ -115,7 +133,8 @@ export class AuditLog {
     const queues = this.#queues.filter((queue) => queue.sink.name !== except);
     const full = queues.find((queue) => queue.pending.length >= this.#maxQueue);
     if (full) {
-      throw new AuditUnavailableError(
+      this.#refusedUnrecorded += 1;
+      throw new AuditQueueFullError(
         `the audit queue of ${full.sink.name} is full (${this.#maxQueue} records waiting)`,
       );
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { AuditQueueFullError, NOT_RECORDED_MESSAGE } from '../audit/audit-log.js';
 import type { Principal } from '../policy/principal.js';
 import { type CatalogEntry, findTool } from './catalog.js';
 import type { PreparedDomainTool } from './domain-tools.js';
@@ -33,14 +34,16 @@ export interface CallToolOptions {
   traceId?: string;
 }
 
-/** A call the audit hook could not record: refused, like any call while the audit log is down. */
-const NOT_RECORDED: StructuredToolError = {
+/** A call whose record the audit hook refused: refused, like any call while the audit log is down. */
+const AUDIT_UNAVAILABLE: StructuredToolError = {
   code: 'INTERNAL_ERROR',
   message: 'the audit log cannot be written right now, so nothing is served',
   retryable: true,
   retry_hints: ['retry in a few seconds'],
   details: {},
 };
+/** The same, when the log could not even take the record (its queue is full): no record exists. */
+const NOT_RECORDED: StructuredToolError = { ...AUDIT_UNAVAILABLE, message: NOT_RECORDED_MESSAGE };
 
 const condition = z.object({ field: z.unknown(), op: z.unknown(), value: z.unknown().optional() });
 const include = z.object({
@@ -140,9 +143,11 @@ export async function callTool(
         ...(error ? {} : { structuredContent: result.structuredContent }),
         recorded,
       });
-    } catch {
-      // not answered unrecorded (the audit queue is full during a long outage)
-      return toolErrorResult(NOT_RECORDED, traceId);
+    } catch (error) {
+      // not answered unrecorded (the audit queue is full during a long outage), nor answered
+      // while its record may never be written (durable reads: not written in time)
+      const refusal = error instanceof AuditQueueFullError ? NOT_RECORDED : AUDIT_UNAVAILABLE;
+      return toolErrorResult(refusal, traceId);
     }
     return result;
   };

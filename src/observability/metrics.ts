@@ -7,6 +7,8 @@ export type Outcome = 'ok' | 'error';
 export interface MetricsSources {
   /** Records waiting per audit sink, and whether each sink writes. */
   auditQueues?: () => { sink: string; pending: number; healthy: boolean }[];
+  /** Calls refused without a record because an audit queue was full. */
+  auditRefusedUnrecorded?: () => number;
   /** Schemas built and kept, one per set of roles served. */
   schemaCacheSize?: () => number;
   /** The PostgreSQL connection pool ormai opened, if any. */
@@ -69,7 +71,7 @@ export class OrmaiMetrics {
       labelNames: ['endpoint', 'status'],
       registers,
     });
-    const { auditQueues, schemaCacheSize, pool } = sources;
+    const { auditQueues, auditRefusedUnrecorded, schemaCacheSize, pool } = sources;
     if (auditQueues) {
       new Gauge({
         name: 'ormai_audit_queue_depth',
@@ -87,6 +89,18 @@ export class OrmaiMetrics {
         registers,
         collect() {
           for (const queue of auditQueues()) this.set({ sink: queue.sink }, queue.healthy ? 1 : 0);
+        },
+      });
+    }
+    if (auditRefusedUnrecorded) {
+      new Counter({
+        name: 'ormai_audit_unrecorded_refusals_total',
+        help: 'Calls refused without an audit record because an audit queue was full',
+        registers,
+        collect() {
+          // the audit log counts; the counter mirrors it when scraped
+          this.reset();
+          this.inc(auditRefusedUnrecorded());
         },
       });
     }

@@ -1,12 +1,12 @@
 import { type DocumentNode, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type AuditLog, AuditUnavailableError } from '../audit/audit-log.js';
+import { type AuditLog, AuditQueueFullError, AuditUnavailableError } from '../audit/audit-log.js';
 import { entryFor } from '../audit/entries.js';
 import type { AuditRecord } from '../audit/record.js';
 import { SqlAuditSink } from '../audit/sinks.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
-import { auditUnavailableError, withContractExtensions } from './errors.js';
+import { auditNotRecordedError, auditUnavailableError, withContractExtensions } from './errors.js';
 
 export interface AuditPluginOptions {
   audit: AuditLog;
@@ -111,10 +111,13 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
         } catch (error) {
           if (!(error instanceof AuditUnavailableError)) throw error;
           // the queue is full (a long sink outage): refused like any call while the sink is down,
-          // never served unrecorded nor answered with a bare 500
-          const refusal = {
-            errors: [withContractExtensions(auditUnavailableError(), options.traceOf(request))],
-          };
+          // never served unrecorded nor answered with a bare 500; saying it has no record lets a
+          // caller (and the reliability suite) tell it from a refusal that was recorded
+          const refused =
+            error instanceof AuditQueueFullError
+              ? auditNotRecordedError()
+              : auditUnavailableError();
+          const refusal = { errors: [withContractExtensions(refused, options.traceOf(request))] };
           setResult(Array.isArray(result) ? results.map(() => refusal) : refusal);
           return;
         }

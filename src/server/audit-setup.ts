@@ -29,6 +29,7 @@ export function createAuditLog(config: OrmaiConfig, runtime: Runtime, logger: Lo
       ? { failClosedReads: config.audit.failClosedReads }
       : {}),
     ...(config.audit?.durableReads ? { durableReads: true } : {}),
+    ...(config.audit?.maxQueue !== undefined ? { maxQueue: config.audit.maxQueue } : {}),
     onError: (sink, error) =>
       logger.error(
         { sink, err: error },

@@ -164,6 +164,7 @@ export async function createOrmai(
       : new OrmaiMetrics(
           {
             auditQueues: () => audit.stats(),
+            auditRefusedUnrecorded: () => audit.refusedUnrecorded,
             schemaCacheSize: () => gateway.schemaCacheSize,
             pool: () => runtime.db.pool,
           },

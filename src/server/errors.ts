@@ -1,4 +1,5 @@
 import { GraphQLError, Kind, parse, visit } from 'graphql';
+import { NOT_RECORDED_MESSAGE } from '../audit/audit-log.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { type ErrorCode, OrmaiError } from '../errors.js';
 import { budgetError } from '../schema/budget-rules.js';
@@ -16,7 +17,16 @@ function databaseUnavailableError(): OrmaiError {
   });
 }
 
-/** The audit log cannot take the call's record: it is refused (fail closed), retryable, HTTP 503. */
+/** The audit log is too far behind to take the call's record: refused unrecorded, HTTP 503. */
+export function auditNotRecordedError(): OrmaiError {
+  return new OrmaiError('INTERNAL_ERROR', NOT_RECORDED_MESSAGE, {
+    retryable: true,
+    hints: ['retry in a few seconds'],
+    httpStatus: 503,
+  });
+}
+
+/** The audit log cannot write the call's record now: it is refused (fail closed), retryable, HTTP 503. */
 export function auditUnavailableError(): OrmaiError {
   return new OrmaiError(
     'INTERNAL_ERROR',

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saasApp } from '../../examples/saas/app.js';
+import { NOT_RECORDED_MESSAGE } from '../../src/audit/audit-log.js';
 import { openRuntime } from '../../src/runtime.js';
 import { signToken } from '../../src/server/auth.js';
 import { createGateway } from '../../src/server/gateway.js';
@@ -79,6 +80,14 @@ describe('reliability: ormai serve on PostgreSQL under load', () => {
     if (cwd) rmSync(cwd, { recursive: true, force: true });
     if (report.length > 0) console.log(`\n── reliability summary ──\n${report.join('\n')}\n`);
   }, 120_000);
+
+  /** Calls the server refused without a record, as its /metrics counts them. */
+  async function unrecordedRefusals(): Promise<number> {
+    const text = await (await fetch(`${server.base}/metrics`)).text();
+    const line = /^ormai_audit_unrecorded_refusals_total (\S+)$/m.exec(text);
+    if (!line) throw new Error('/metrics has no ormai_audit_unrecorded_refusals_total');
+    return Number(line[1]);
+  }
 
   /** Rows in the audit table, read on a connection of its own. */
   async function auditRows(): Promise<number> {
@@ -266,8 +275,9 @@ describe('reliability: ormai serve on PostgreSQL under load', () => {
     (SECONDS + 180) * 1000,
   );
 
-  it('PostgreSQL restarted under load: retryable errors during the outage, served again after it, every call audited', async () => {
+  it('PostgreSQL restarted under load: retryable errors during the outage, served again after it, every call audited or refused saying it has none', async () => {
     const auditBefore = await auditRows();
+    const unrecordedBefore = await unrecordedRefusals();
     const jsonlBefore = lastJsonlId();
     const t0 = performance.now();
     const at = () => performance.now() - t0;
@@ -344,7 +354,10 @@ describe('reliability: ormai serve on PostgreSQL under load', () => {
     const probesSettled = probesAfter.filter((p) => p.started > timeline.startDone + 5000);
 
     const requests = outcomes.length;
-    const auditAfter = await settledAuditRows(auditBefore + requests);
+    // a call that finds the audit queue full (audit.maxQueue records waiting, a fast load over a
+    // long outage) is refused without a record and says so; every other call has its record
+    const unrecorded = failed.filter((o) => o.error?.message === NOT_RECORDED_MESSAGE);
+    const auditAfter = await settledAuditRows(auditBefore + requests - unrecorded.length);
     const jsonlAfter = lastJsonlId();
     const codes = failed.reduce<Record<string, number>>((counts, o) => {
       const key = `${o.surface} HTTP ${o.status} ${o.error?.code ?? o.failure} retryable=${o.error?.retryable}`;
@@ -361,7 +374,8 @@ describe('reliability: ormai serve on PostgreSQL under load', () => {
         `first served ${firstServedAgain === undefined ? 'never' : s(firstServedAgain - timeline.startDone)} after PostgreSQL was back, ormai not restarted (pid ${server.pid})`,
       `outage: /healthz ${probesDuring.map((p) => p.status).join(',')} while down; ` +
         `${probesAfter.map((p) => p.status).join(',')} after`,
-      `outage: audit table +${auditAfter - auditBefore} rows, JSONL +${jsonlAfter - jsonlBefore} records, for ${requests} requests`,
+      `outage: audit table +${auditAfter - auditBefore} rows, JSONL +${jsonlAfter - jsonlBefore} records, for ${requests} requests ` +
+        `(${unrecorded.length} refused unrecorded: the audit queue was full)`,
     );
 
     // the server stayed up and answered everything, the same process throughout
@@ -390,8 +404,15 @@ describe('reliability: ormai serve on PostgreSQL under load', () => {
     expect(probesSettled.length).toBeGreaterThan(0);
     expect(probesSettled.filter((p) => p.status !== 200)).toEqual([]);
     // every GraphQL operation and tool call is recorded, served or refused: the records accepted
-    // while the table could not be written were kept and written once it was back
-    expect(auditAfter - auditBefore).toBe(requests);
-    expect(jsonlAfter - jsonlBefore).toBe(requests);
+    // while the table could not be written were kept and written once it was back; those refused
+    // unrecorded came after the outage began, and /metrics counted each of them
+    expect(unrecorded.length).toBeGreaterThan(0);
+    expect(unrecorded.filter((o) => o.started < timeline.stopBegin)).toEqual([]);
+    expect(unrecorded.filter((o) => o.status !== (o.surface === 'graphql' ? 503 : 200))).toEqual(
+      [],
+    );
+    expect((await unrecordedRefusals()) - unrecordedBefore).toBe(unrecorded.length);
+    expect(auditAfter - auditBefore).toBe(requests - unrecorded.length);
+    expect(jsonlAfter - jsonlBefore).toBe(requests - unrecorded.length);
   }, 180_000);
 });
