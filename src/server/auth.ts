@@ -15,6 +15,7 @@ import {
   writeClaim,
 } from './claim-paths.js';
 import { type JwksOptions, JwksUnavailableError, type JwksVerifier } from './jwks.js';
+import { verifiedTokensOf } from './verified-tokens.js';
 
 export interface AuthOptions {
   /** HS256 secret. */
@@ -154,8 +155,12 @@ export async function verifyToken(token: string, options: AuthOptions): Promise<
         'send a JWT, or turn API keys on (auth.apiKeys)',
       );
     }
+    // never cached: a revoked key is refused on the next request
     return options.apiKeys.principalOf(token);
   }
+  const verified = verifiedTokensOf(options);
+  const known = verified.get(token);
+  if (known) return known;
   let header: { alg?: unknown; kid?: unknown };
   try {
     header = decodeProtectedHeader(token);
@@ -173,7 +178,9 @@ export async function verifyToken(token: string, options: AuthOptions): Promise<
       ? (await jwtVerify(token, key(options.secret), { algorithms: ['HS256'], ...expected }))
           .payload
       : await jwks.verify(token, expected);
-    return principalFromClaims(payload, options);
+    const principal = principalFromClaims(payload, options);
+    verified.remember(token, principal, payload, viaSecret ? undefined : jwks.cacheMaxAgeMs);
+    return principal;
   } catch (error) {
     throw tokenError(error, header, options, viaSecret);
   }

@@ -42,6 +42,11 @@ export class JwksUnavailableError extends Error {
 export interface JwksVerifier {
   readonly url: string;
   readonly algorithms: readonly string[];
+  /**
+   * How long fetched keys are used before the set is fetched again; a token verified with them is
+   * kept in the verified-token cache no longer (verified-tokens.ts).
+   */
+  readonly cacheMaxAgeMs?: number;
   /** The verified claims; jose's errors for a bad token, JwksUnavailableError when keys cannot be had. */
   verify(
     token: string,
@@ -83,9 +88,10 @@ export function createJwksVerifier(
 ): JwksVerifier {
   const url = jwksUrl(options.url);
   const algorithms = options.algorithms?.length ? options.algorithms : [...DEFAULT_JWKS_ALGORITHMS];
+  const cacheMaxAgeMs = options.cacheMaxAgeMs ?? DEFAULT_JWKS_CACHE_MAX_AGE_MS;
   const keys = createRemoteJWKSet(url, {
     cooldownDuration: options.cooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS,
-    cacheMaxAge: options.cacheMaxAgeMs ?? DEFAULT_JWKS_CACHE_MAX_AGE_MS,
+    cacheMaxAge: cacheMaxAgeMs,
     timeoutDuration: options.timeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS,
   });
   let failed: { at: number; error: unknown } | undefined;
@@ -114,6 +120,7 @@ export function createJwksVerifier(
   return {
     url: url.href,
     algorithms,
+    cacheMaxAgeMs,
     async verify(token, expected) {
       const verifyOptions = {
         algorithms,
