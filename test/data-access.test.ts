@@ -1,6 +1,7 @@
 // Pins the one enforcement point: every model operation through the request's client carries the
 // row scope (a resolver that forgets it still gets scoped rows), nested lists, counts and relation
-// filters included; an unscoped to-one include or a call outside a request scope is refused; and a
+// filters included; a to-one include its scope cannot check on the row, or a call outside a request
+// scope, is refused; and a
 // to-one relation over a compound foreign key honours the target role's row filter (ground truth:
 // raw SQL); with a client that joins, a list filtered through a relation gets a statement of its own.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,10 +104,22 @@ describe.each(DATABASE_KINDS)('the scoped client on %s (saas)', (kind) => {
     expect(after).toEqual([{ tenantId: 2, n: updated.count }]);
   });
 
-  it('a to-one include of a scoped model, and a call outside any request, are refused', async () => {
+  it('a to-one include whose scope is not checkable on the row, and a call outside any request, are refused', async () => {
+    // a sub that is no user id binds the ownership filter to `{ in: [] }`, which only SQL decides
+    // (a checkable scope is loaded and checked instead: test/to-one-join.test.ts)
+    const salesWithoutId: Principal = { sub: 'x', tenantId: 2, roles: ['sales'], claims: {} };
     await expect(
-      inScope(() => client.order!.findMany!({ include: { customer: true } })),
+      inScope(() => client.orderItem!.findMany!({ include: { order: true } }), salesWithoutId),
     ).rejects.toThrow(/without its scope/);
+    // the arguments alone, with nothing to apply a check to the result, never carry a to-one
+    expect(() =>
+      scopeArgs(
+        { rowScope: () => ({ tenantId: 2 }), relation: relationsOf(app.runtime.app.datamodel) },
+        'Order',
+        'findMany',
+        { include: { customer: true } },
+      ),
+    ).toThrow(/without its scope/);
     await expect(client.order!.findMany!({})).rejects.toThrow(/outside a request's data scope/);
   });
 });

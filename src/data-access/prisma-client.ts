@@ -1,6 +1,17 @@
-import { activeDatamodel, activeDataScope, activeRowScope } from './data-scope.js';
+import { activeDatamodel, activeDataScope, activeRowCheck, activeRowScope } from './data-scope.js';
 import { policyHasPlannerBudget, withPlannerBudget } from './planner-budget.js';
-import { relationsOf, type ScopeSource, scopeArgs } from './scope-args.js';
+import {
+  applyChecks,
+  type ResultChecks,
+  relationsOf,
+  type ScopeSource,
+  scopeRead,
+} from './scope-args.js';
+
+/** The result with its to-one rows checked against their scope; untouched when nothing is. */
+function checked(result: Promise<unknown>, checks: ResultChecks | null): Promise<unknown> {
+  return checks ? result.then((rows) => applyChecks(rows, checks)) : result;
+}
 
 interface ExtendableClient {
   $extends(extension: object): object;
@@ -19,10 +30,12 @@ const PLANNED = new Set(['findMany', 'aggregate', 'groupBy', 'count']);
 /**
  * The Prisma client every request reads and writes through: a client extension over every model
  * operation that applies the active data scope (see `runInScope`) to the operation's arguments
- * before Prisma sees them, and runs a list, aggregate, groupBy or count under the planner budget of
- * the models it reads (planner-budget.ts). Resolvers get only this client, so a resolver that forgets the scope
- * still gets scoped rows, and a call made outside a request's scope fails. Raw SQL (`$queryRaw`,
- * used for ormai's own tables) is not a model operation and passes through.
+ * before Prisma sees them, checks each to-one row loaded in its parent's statement against its
+ * scope before the result leaves (see `scopeRead`), and runs a list, aggregate, groupBy or count
+ * under the planner budget of the models it reads (planner-budget.ts). Resolvers get only this
+ * client, so a resolver that forgets the scope still gets scoped rows, and a call made outside a
+ * request's scope fails. Raw SQL (`$queryRaw`, used for ormai's own tables) is not a model
+ * operation and passes through.
  */
 export function scopedPrismaClient<Client extends object>(client: Client): Client {
   // Prisma says which preview features the client was generated with only internally; without
@@ -31,6 +44,7 @@ export function scopedPrismaClient<Client extends object>(client: Client): Clien
   const source: ScopeSource = {
     joins: Array.isArray(features) && features.includes('relationJoins'),
     rowScope: activeRowScope,
+    rowCheck: activeRowCheck,
     relation: (model, field) => {
       const datamodel = activeDatamodel();
       return datamodel ? relationsOf(datamodel)(model, field) : null;
@@ -43,7 +57,8 @@ export function scopedPrismaClient<Client extends object>(client: Client): Clien
         $allOperations({ model, operation, args, query }: OperationCall) {
           const scope = PLANNED.has(operation) ? activeDataScope() : undefined;
           if (!scope || !policyHasPlannerBudget(scope.policy)) {
-            return query(scopeArgs(source, model!, operation, args ?? {}));
+            const read = scopeRead(source, model!, operation, args ?? {});
+            return checked(query(read.args), read.checks);
           }
           // every model whose row scope the operation takes is a model its SQL reads
           const read = new Set<string>();
@@ -54,9 +69,9 @@ export function scopedPrismaClient<Client extends object>(client: Client): Clien
               return source.rowScope(name);
             },
           };
-          const scoped = scopeArgs(reading, model!, operation, args ?? {});
+          const scoped = scopeRead(reading, model!, operation, args ?? {});
           return withPlannerBudget(scope.policy, scope.datamodel, model!, read, () =>
-            query(scoped),
+            checked(query(scoped.args), scoped.checks),
           );
         },
       },

@@ -1,6 +1,7 @@
 import { OrmaiError } from '../errors.js';
 import type { Datamodel } from '../policy/datamodel.js';
 import { andWheres, type WhereData } from '../policy/row-scope.js';
+import type { RowCheck } from './row-check.js';
 
 /** What scoping needs to know: each model's row scope, and where a relation field leads. */
 export interface ScopeSource {
@@ -8,6 +9,21 @@ export interface ScopeSource {
   relation(model: string, field: string): { target: string; list: boolean } | null;
   /** The client loads list relations with lateral joins by default (Prisma's `relationJoins`). */
   joins?: boolean;
+  /** The exact in-memory check of a model's row scope, where there is one (row-check.ts). */
+  rowCheck?(model: string): RowCheck | null;
+}
+
+/**
+ * What must be done to a read's result before anyone sees it, by relation name: a to-one row out
+ * of its scope becomes null, and the columns loaded only to decide that are dropped.
+ */
+export interface ResultChecks {
+  [relation: string]: {
+    check?: RowCheck;
+    /** Columns the check needed that the selection did not ask for. */
+    strip?: readonly string[];
+    nested?: ResultChecks;
+  };
 }
 
 type Args = Record<string, unknown>;
@@ -42,10 +58,36 @@ const READS = new Set([
  * the operation's own `where`, every relation filter inside it (`some`/`none`/`is`/`isNot` see only
  * rows in scope, `every` ignores rows out of scope), every list relation and `_count` in its
  * `select`/`include`. A to-one relation cannot carry a where in Prisma, so including one whose
- * target is scoped is refused: such relations are loaded with their own scoped query. Operations
- * that cannot be scoped (`upsert`, raw model operations) are refused.
+ * target is scoped is refused here (`scopeRead` loads it with a check of the result instead).
+ * Operations that cannot be scoped (`upsert`, raw model operations) are refused.
  */
 export function scopeArgs(source: ScopeSource, model: string, operation: string, args: Args): Args {
+  return scopeOperation(source, model, operation, args, null);
+}
+
+/**
+ * `scopeArgs`, except that a to-one relation whose target's scope has an exact in-memory check
+ * (`source.rowCheck`) is loaded in the parent's statement with the columns that check reads, and
+ * `checks` says what `applyChecks` must do to the result: the arguments alone are not scoped.
+ */
+export function scopeRead(
+  source: ScopeSource,
+  model: string,
+  operation: string,
+  args: Args,
+): { args: Args; checks: ResultChecks | null } {
+  const checks: ResultChecks = {};
+  const scoped = scopeOperation(source, model, operation, args, checks);
+  return { args: scoped, checks: Object.keys(checks).length > 0 ? checks : null };
+}
+
+function scopeOperation(
+  source: ScopeSource,
+  model: string,
+  operation: string,
+  args: Args,
+  checks: ResultChecks | null,
+): Args {
   const scoped: Args = { ...args };
   if (FILTERED.has(operation)) {
     scoped.where = andWheres(source.rowScope(model), scopeWhere(source, model, args.where as Args));
@@ -56,8 +98,8 @@ export function scopeArgs(source: ScopeSource, model: string, operation: string,
   } else if (!INSERTS.has(operation)) {
     throw new OrmaiError('INTERNAL_ERROR', `${model}.${operation} cannot be scoped`);
   }
-  if (args.select) scoped.select = scopeSelection(source, model, args.select as Args);
-  if (args.include) scoped.include = scopeSelection(source, model, args.include as Args);
+  if (args.select) scoped.select = scopeSelection(source, model, args.select as Args, checks);
+  if (args.include) scoped.include = scopeSelection(source, model, args.include as Args, checks);
   // Joined, a list relation or a relation count whose where filters through another relation (a
   // scope through a parent, a caller's `some`/`is`) is evaluated for every parent row: products
   // with their items scoped through the items' orders took seconds, not milliseconds, on
@@ -190,7 +232,12 @@ function scopeRelationFilter(
   return out;
 }
 
-function scopeSelection(source: ScopeSource, model: string, selection: Args): Args {
+function scopeSelection(
+  source: ScopeSource,
+  model: string,
+  selection: Args,
+  checks: ResultChecks | null,
+): Args {
   const out: Args = {};
   for (const [key, value] of Object.entries(selection)) {
     if (key === '_count') {
@@ -202,25 +249,86 @@ function scopeSelection(source: ScopeSource, model: string, selection: Args): Ar
       out[key] = value;
       continue;
     }
-    const nested: Args = value === true ? {} : { ...(value as Args) };
+    let nested: Args = value === true ? {} : { ...(value as Args) };
+    let check: ResultChecks[string] = {};
     if (relation.list) {
       nested.where = andWheres(
         source.rowScope(relation.target),
         scopeWhere(source, relation.target, nested.where as Args),
       );
     } else if (!isEmpty(source.rowScope(relation.target))) {
-      throw new OrmaiError(
-        'INTERNAL_ERROR',
-        `${model}.${key} would load a ${relation.target} row without its scope`,
-      );
+      // to-one includes cannot take a where in Prisma: the row is checked after the fetch
+      const rowCheck = checks && source.rowCheck?.(relation.target);
+      if (!rowCheck) {
+        throw new OrmaiError(
+          'INTERNAL_ERROR',
+          `${model}.${key} would load a ${relation.target} row without its scope`,
+        );
+      }
+      const loaded = withColumns(nested, rowCheck.columns);
+      nested = loaded.query;
+      check = { check: rowCheck, ...(loaded.strip.length > 0 ? { strip: loaded.strip } : {}) };
     }
+    const inner: ResultChecks | null = checks && {};
     if (nested.select)
-      nested.select = scopeSelection(source, relation.target, nested.select as Args);
+      nested.select = scopeSelection(source, relation.target, nested.select as Args, inner);
     if (nested.include)
-      nested.include = scopeSelection(source, relation.target, nested.include as Args);
+      nested.include = scopeSelection(source, relation.target, nested.include as Args, inner);
     out[key] = nested;
+    if (inner && Object.keys(inner).length > 0) check.nested = inner;
+    if (checks && (check.check || check.nested)) checks[key] = check;
   }
   return out;
+}
+
+/** A relation's query that also loads `columns`, and those of them it did not ask for. */
+function withColumns(query: Args, columns: readonly string[]): { query: Args; strip: string[] } {
+  const select = query.select as Args | undefined;
+  if (select) {
+    const strip = columns.filter((column) => !select[column]);
+    if (strip.length === 0) return { query, strip };
+    return {
+      query: {
+        ...query,
+        select: { ...select, ...Object.fromEntries(strip.map((c) => [c, true])) },
+      },
+      strip,
+    };
+  }
+  const omit = query.omit as Args | undefined;
+  const strip = columns.filter((column) => omit?.[column]);
+  if (strip.length === 0) return { query, strip };
+  const kept = { ...omit };
+  for (const column of strip) delete kept[column];
+  return { query: { ...query, omit: kept }, strip };
+}
+
+/** Applies a read's `ResultChecks` to its result (a row, a list of rows or null), in place. */
+export function applyChecks<Result>(result: Result, checks: ResultChecks): Result {
+  if (Array.isArray(result)) {
+    for (const row of result) checkRow(row as Args, checks);
+  } else if (result && typeof result === 'object') {
+    checkRow(result as Args, checks);
+  }
+  return result;
+}
+
+function checkRow(row: Args, checks: ResultChecks) {
+  for (const key in checks) {
+    const value = row[key];
+    if (!value || typeof value !== 'object') continue;
+    const { check, strip, nested } = checks[key]!;
+    if (Array.isArray(value)) {
+      if (nested) for (const item of value) checkRow(item as Args, nested);
+      continue;
+    }
+    if (check && !check.test(value as Args)) {
+      row[key] = null;
+      continue;
+    }
+    if (strip) for (const column of strip) delete (value as Args)[column];
+    if (nested) checkRow(value as Args, nested);
+  }
 }
 
 /** `_count: true` counts every relation; `_count: { select: { items: … } }` the ones named. */

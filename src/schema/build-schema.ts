@@ -32,7 +32,7 @@ import {
 import { outputScalar, type SchemaParts } from './parts.js';
 import { checkKeyTenant, keyArgType, keyNames, readKey } from './row-keys.js';
 import { bytesScalar, dateTimeScalar, jsonScalar, stringNumberScalar } from './scalars.js';
-import { loadToOne } from './to-one-loader.js';
+import { toOneHooks } from './to-one-field.js';
 import { withoutUnselected } from './unselected-columns.js';
 import { addViews } from './views.js';
 import { and, createWhereTranslator, toSortKeys } from './where.js';
@@ -175,19 +175,21 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
 
   // to-one: nullable, because a row outside the caller's scope resolves to null. No `select` of
   // the key columns: every model type is in include mode, so each row of it carries all its
-  // scalars, and a field with a `select` gets the Prisma plugin's per-row mapping lookup
-  const toOneField = (t: any, target: CompiledModel, keys: RelationKey[]) =>
-    t.field({
+  // scalars. The relation is planned into the parent's query where the data-access point can
+  // check the target's scope on the loaded row (to-one-field.ts), else loaded by loadToOne
+  const toOneField = (t: any, target: CompiledModel, name: string, keys: RelationKey[]) => {
+    const hooks = toOneHooks(datamodel, target, name, keys);
+    return t.field({
       type: parts.objects.get(target.name),
       nullable: true,
-      extensions: { ormaiRelation: true },
-      resolve: (
-        parent: Record<string, unknown>,
-        _args: unknown,
-        context: OrmaiContext,
-        info: GraphQLResolveInfo,
-      ) => loadToOne(datamodel, target, keys, parent, context, info),
+      extensions: {
+        ormaiRelation: true,
+        pothosPrismaSelect: hooks.select,
+        pothosPrismaFallback: hooks.fallback,
+      },
+      resolve: hooks.resolve,
     });
+  };
 
   for (const model of policy.models.values()) {
     parts.objects.set(
@@ -218,7 +220,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
                   }),
                 })
               : relation.keys
-                ? toOneField(t, target, relation.keys)
+                ? toOneField(t, target, relation.name, relation.keys)
                 : undefined;
             if (!fields[relation.name]) delete fields[relation.name];
           }

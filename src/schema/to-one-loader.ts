@@ -20,8 +20,9 @@ const loadersByContext = new WeakMap<object, Map<FieldNode, LoaderEntry>>();
  * Loads a to-one relation for every parent in a result at once, in one statement through the
  * request's scoped client (which ANDs the target's row scope): `WHERE <scope> AND key IN (…)` for a
  * single join column, or an OR of the key tuples for a compound foreign key. Prisma cannot put a
- * where on a to-one include, so these relations are loaded here rather than planned into the
- * parent's query. The selection under the field is still planned into this statement, so nesting
+ * where on a to-one include, so a relation whose target's scope the data-access point cannot check
+ * on the loaded row is loaded here rather than planned into the parent's query (to-one-field.ts).
+ * The selection under the field is still planned into this statement, so nesting
  * stays batched. The target's key columns are those the foreign key references (its id, or any
  * unique columns such as a `sku`).
  */

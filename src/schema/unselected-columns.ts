@@ -47,15 +47,39 @@ export function unselectedColumns(
       complete &&= collectAt(node.selectionSet, path, info.fragments, selected);
     }
   }
-  const left = complete
-    ? candidatesOf(datamodel, model.name).filter((field) => !selected.has(field))
-    : [];
-  const omit =
-    left.length > 0
-      ? Object.freeze(Object.fromEntries(left.map((f) => [f, true as const])))
-      : undefined;
+  const omit = complete ? omitOf(datamodel, model.name, selected) : undefined;
   byModel.set(model, { keep: keepText, omit });
   return omit;
+}
+
+/**
+ * `unselectedColumns` for a relation planned into its parent's query, at plan time: `selected`
+ * gives the field names selected under `fieldNode` (the plan's own reading of the selection).
+ */
+export function unselectedUnder(
+  datamodel: Datamodel,
+  model: CompiledModel,
+  fieldNode: FieldNode,
+  selected: () => ReadonlySet<string>,
+): Omitted | undefined {
+  let byModel = plannedCache.get(fieldNode);
+  if (!byModel) {
+    byModel = new WeakMap();
+    plannedCache.set(fieldNode, byModel);
+  }
+  if (byModel.has(model)) return byModel.get(model);
+  const omit = omitOf(datamodel, model.name, selected());
+  byModel.set(model, omit);
+  return omit;
+}
+
+const plannedCache = new WeakMap<FieldNode, WeakMap<CompiledModel, Omitted | undefined>>();
+
+function omitOf(datamodel: Datamodel, model: string, selected: ReadonlySet<string>) {
+  const left = candidatesOf(datamodel, model).filter((field) => !selected.has(field));
+  return left.length > 0
+    ? Object.freeze(Object.fromEntries(left.map((f) => [f, true as const])))
+    : undefined;
 }
 
 const cache = new WeakMap<
