@@ -115,6 +115,29 @@ describe.each(DATABASE_KINDS)('to-one relations joined into their parent on %s (
     ).toEqual(expected);
   });
 
+  it('a field skipped under a joined relation in one request is loaded when the next includes it', async () => {
+    // the parsed document, and its field nodes, are shared by every request that sends the text:
+    // what one request's variables left out must not be left out of the next one's statement
+    const text =
+      'query ($skip: Boolean!) { orders(first: 20) { nodes { id customer { id name @skip(if: $skip) } } } }';
+    const expected = await app.sql<Row>(
+      `SELECT o.id, c.name FROM "Order" o
+         LEFT JOIN "Customer" c ON c.id = o."customerId" AND c."tenantId" = 2 AND c."deletedAt" IS NULL
+        WHERE o."tenantId" = 2 AND o."deletedAt" IS NULL ORDER BY o.id LIMIT 20`,
+    );
+    const skipped = await query(app, { tenantId: 2 }, text, { skip: true });
+    expect(
+      skipped.orders.nodes.some((order: Row) => order.customer && 'name' in order.customer),
+    ).toBe(false);
+    const included = await query(app, { tenantId: 2 }, text, { skip: false });
+    expect(
+      included.orders.nodes.map((order: Row) => ({
+        id: order.id,
+        name: order.customer?.name ?? null,
+      })),
+    ).toEqual(expected);
+  });
+
   it('the scoped client nulls a to-one out of scope and returns no column loaded for the check', async () => {
     const principal: Principal = { sub: '1', tenantId: 2, roles: ['agent'], claims: {} };
     const client = scopedPrismaClient(app.runtime.prisma) as any;

@@ -31,45 +31,51 @@ export function toOneHooks(
       .filter((field) => field.kind === 'object' && field.isList)
       .map((field) => field.name),
   );
-  // Per field node of a parsed document (shared by the requests that send it): whether a list is
-  // selected beneath it. Joined, such a list is evaluated again for every parent row, however
-  // many share the target (every order item's tenant with its customers took PostgreSQL over
-  // 2 s); the loader reads each target row once.
-  const listsBeneath = new WeakMap<FieldNode, boolean>();
+  // Per request (its context) and field node: whether the relation was planned joined. A parsed
+  // document, and its field nodes, are shared by every request that sends it, but what a node
+  // selects depends on each request's variables (`@skip`, `@include`), so nothing is decided per
+  // node alone. A list selected beneath the relation keeps the loader: joined, the list is
+  // evaluated again for every parent row, however many share the target (every order item's
+  // tenant with its customers took PostgreSQL over 2 s); the loader reads each target row once.
+  const plannedJoined = new WeakMap<object, Map<FieldNode, boolean>>();
   // The parent row may carry the relation joined for another selection of it (a connection's
   // `nodes` and `edges`): only a field whose every node was planned joined reads it
-  const joined = (nodes: readonly FieldNode[]) =>
-    nodes.every((node) => listsBeneath.get(node) === false) && joinsToOne(target.name);
+  const joined = (context: object, nodes: readonly FieldNode[]) => {
+    const byNode = plannedJoined.get(context);
+    return byNode !== undefined && nodes.every((node) => byNode.get(node) === true);
+  };
   const load = (parent: Row, context: OrmaiContext, info: GraphQLResolveInfo) =>
     loadToOne(datamodel, target, keys, parent, context, info);
 
   return {
     select: (
       _args: unknown,
-      _context: OrmaiContext,
+      context: OrmaiContext,
       nestedSelection: NestedSelection,
       selected: () => ReadonlySet<string>,
       position: { node: FieldNode },
     ): Query => {
-      if (!listsBeneath.has(position.node)) {
-        listsBeneath.set(
-          position.node,
-          [...selected()].some((name) => lists.has(name)),
-        );
+      const names = selected();
+      const join = ![...names].some((name) => lists.has(name)) && joinsToOne(target.name);
+      let byNode = plannedJoined.get(context);
+      if (!byNode) {
+        byNode = new Map();
+        plannedJoined.set(context, byNode);
       }
-      if (!joined([position.node])) return nothing;
+      byNode.set(position.node, join);
+      if (!join) return nothing;
       const nested = nestedSelection(true);
       // a type in include mode loads every column unless told: leave out those nothing reads
-      const omit = nested.select
-        ? undefined
-        : unselectedUnder(datamodel, target, position.node, selected);
+      const omit = nested.select ? undefined : unselectedUnder(datamodel, target, names);
       return { select: { [relation]: omit ? { ...nested, omit } : nested } };
     },
 
     /** The row the parent's query loaded for this very selection, else one batched load. */
     resolve: (parent: Row, _args: unknown, context: OrmaiContext, info: GraphQLResolveInfo) => {
       const loaded = parent[relation];
-      return loaded !== undefined && joined(info.fieldNodes) ? loaded : load(parent, context, info);
+      return loaded !== undefined && joined(context, info.fieldNodes)
+        ? loaded
+        : load(parent, context, info);
     },
 
     /**

@@ -53,27 +53,17 @@ export function unselectedColumns(
 }
 
 /**
- * `unselectedColumns` for a relation planned into its parent's query, at plan time: `selected`
- * gives the field names selected under `fieldNode` (the plan's own reading of the selection).
+ * `unselectedColumns` for a relation planned into its parent's query, at plan time: `selected` is
+ * the plan's own reading of the field names selected under it, for this request's variables (so it
+ * is not cached by field node, as the document's nodes are shared by requests).
  */
 export function unselectedUnder(
   datamodel: Datamodel,
   model: CompiledModel,
-  fieldNode: FieldNode,
-  selected: () => ReadonlySet<string>,
+  selected: ReadonlySet<string>,
 ): Omitted | undefined {
-  let byModel = plannedCache.get(fieldNode);
-  if (!byModel) {
-    byModel = new WeakMap();
-    plannedCache.set(fieldNode, byModel);
-  }
-  if (byModel.has(model)) return byModel.get(model);
-  const omit = omitOf(datamodel, model.name, selected());
-  byModel.set(model, omit);
-  return omit;
+  return omitOf(datamodel, model.name, selected);
 }
-
-const plannedCache = new WeakMap<FieldNode, WeakMap<CompiledModel, Omitted | undefined>>();
 
 function omitOf(datamodel: Datamodel, model: string, selected: ReadonlySet<string>) {
   const left = candidatesOf(datamodel, model).filter((field) => !selected.has(field));
