@@ -1,9 +1,9 @@
 // Pins the one enforcement point: every model operation through the request's client carries the
 // row scope (a resolver that forgets it still gets scoped rows), nested lists, counts and relation
-// filters included; a to-one include its scope cannot check on the row, or a call outside a request
-// scope, is refused; and a
-// to-one relation over a compound foreign key honours the target role's row filter (ground truth:
-// raw SQL); with a client that joins, a list filtered through a relation gets a statement of its own.
+// filters included; a to-one include whose scope cannot be checked on the row, or a call outside a
+// request scope, is refused; a to-one relation over a compound foreign key honours the target
+// role's row filter (ground truth: raw SQL); with a client that joins, a list filtered through a
+// relation gets a statement of its own.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { helpdeskApp } from '../examples/helpdesk/app.js';
 import { saasApp } from '../examples/saas/app.js';
