@@ -36,20 +36,17 @@ describe.each(DATABASE_KINDS)('to-one relations joined into their parent on %s (
     const [foreignProduct] = await app.sql<{ id: number }>(
       'SELECT id FROM "Product" WHERE "tenantId" = 1 LIMIT 1',
     );
-    await app.sql('UPDATE "Order" SET "customerId" = $1 WHERE id = $2', [
-      foreignCustomer!.id,
-      a!.id,
-    ]);
-    await app.sql('UPDATE "Customer" SET "deletedAt" = now() WHERE id = $1', [b!.customerId]);
-    await app.sql('UPDATE "OrderItem" SET "productId" = $1 WHERE id = $2', [
-      foreignProduct!.id,
-      c!.id,
-    ]);
-    restore = async () => {
-      await app.sql('UPDATE "Order" SET "customerId" = $1 WHERE id = $2', [a!.customerId, a!.id]);
-      await app.sql('UPDATE "Customer" SET "deletedAt" = NULL WHERE id = $1', [b!.customerId]);
-      await app.sql('UPDATE "OrderItem" SET "productId" = $1 WHERE id = $2', [c!.productId, c!.id]);
+    // the same three rows, pointed away (the test's case) or back (restore)
+    const point = async (customer: number, customerDeleted: boolean, product: number) => {
+      await app.sql('UPDATE "Order" SET "customerId" = $1 WHERE id = $2', [customer, a!.id]);
+      await app.sql(
+        'UPDATE "Customer" SET "deletedAt" = CASE WHEN $2 THEN now() END WHERE id = $1',
+        [b!.customerId, customerDeleted],
+      );
+      await app.sql('UPDATE "OrderItem" SET "productId" = $1 WHERE id = $2', [product, c!.id]);
     };
+    await point(foreignCustomer!.id, true, foreignProduct!.id);
+    restore = () => point(a!.customerId, false, c!.productId);
   });
   afterAll(() => restore?.());
 
@@ -200,36 +197,25 @@ describe.each(DATABASE_KINDS)(
         'SELECT sku FROM products WHERE org_id = $1 LIMIT 1',
         [orgId(2)],
       );
-      await app.sql('UPDATE tickets SET assignee_id = $1::uuid WHERE org_id = $2 AND id = $3', [
-        foreignUser!.id,
-        org,
-        a!.id,
-      ]);
-      await app.sql('UPDATE tickets SET deleted_at = now() WHERE org_id = $1 AND id = $2', [
-        org,
-        b!.parent,
-      ]);
-      await app.sql('UPDATE tickets SET product_sku = $1 WHERE org_id = $2 AND id = $3', [
-        foreignProduct!.sku,
-        org,
-        c!.id,
-      ]);
-      restore = async () => {
+      // the same three rows, pointed away (the test's case) or back (restore)
+      const point = async (assignee: string | null, parentDeleted: boolean, sku: string | null) => {
         await app.sql('UPDATE tickets SET assignee_id = $1::uuid WHERE org_id = $2 AND id = $3', [
-          a!.assignee,
+          assignee,
           org,
           a!.id,
         ]);
-        await app.sql('UPDATE tickets SET deleted_at = NULL WHERE org_id = $1 AND id = $2', [
-          org,
-          b!.parent,
-        ]);
+        await app.sql(
+          'UPDATE tickets SET deleted_at = CASE WHEN $3 THEN now() END WHERE org_id = $1 AND id = $2',
+          [org, b!.parent, parentDeleted],
+        );
         await app.sql('UPDATE tickets SET product_sku = $1 WHERE org_id = $2 AND id = $3', [
-          c!.sku,
+          sku,
           org,
           c!.id,
         ]);
       };
+      await point(foreignUser!.id, true, foreignProduct!.sku);
+      restore = () => point(a!.assignee, false, c!.sku);
     });
     afterAll(() => restore?.());
 

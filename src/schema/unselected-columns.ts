@@ -47,26 +47,23 @@ export function unselectedColumns(
       complete &&= collectAt(node.selectionSet, path, info.fragments, selected);
     }
   }
-  const omit = complete ? omitOf(datamodel, model.name, selected) : undefined;
+  const omit = complete ? unselectedUnder(datamodel, model, selected) : undefined;
   byModel.set(model, { keep: keepText, omit });
   return omit;
 }
 
 /**
- * `unselectedColumns` for a relation planned into its parent's query, at plan time: `selected` is
- * the plan's own reading of the field names selected under it, for this request's variables (so it
- * is not cached by field node, as the document's nodes are shared by requests).
+ * The columns of `model` none of `selected` names and nothing else reads off a row. Also what a
+ * relation planned into its parent's query omits, at plan time: there `selected` is the plan's own
+ * reading of the names under it, for this request's variables (so it is not cached by field node,
+ * as the document's nodes are shared by requests).
  */
 export function unselectedUnder(
   datamodel: Datamodel,
   model: CompiledModel,
   selected: ReadonlySet<string>,
 ): Omitted | undefined {
-  return omitOf(datamodel, model.name, selected);
-}
-
-function omitOf(datamodel: Datamodel, model: string, selected: ReadonlySet<string>) {
-  const left = candidatesOf(datamodel, model).filter((field) => !selected.has(field));
+  const left = candidatesOf(datamodel, model.name).filter((field) => !selected.has(field));
   return left.length > 0
     ? Object.freeze(Object.fromEntries(left.map((f) => [f, true as const])))
     : undefined;
