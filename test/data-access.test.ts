@@ -52,6 +52,26 @@ describe.each(DATABASE_KINDS)('the scoped client on %s (saas)', (kind) => {
     );
   });
 
+  it('an interactive transaction and a client extended from the scoped one stay scoped; a batch is refused', async () => {
+    const truth = await app.sql<{ n: number }>(
+      'SELECT count(*)::int AS n FROM "Order" WHERE "tenantId" = 2 AND "deletedAt" IS NULL',
+    );
+    const all = await app.sql<{ n: number }>('SELECT count(*)::int AS n FROM "Order"');
+    expect(all[0]!.n).toBeGreaterThan(truth[0]!.n);
+    const scoped = client as unknown as {
+      $transaction(work: unknown): Promise<unknown>;
+      $extends(extension: object): Record<string, Delegate>;
+    };
+    const inTransaction = await inScope(() =>
+      scoped.$transaction((tx: Record<string, Delegate>) => tx.order!.count!({})),
+    );
+    expect(inTransaction).toBe(truth[0]!.n);
+    const extended = scoped.$extends({ name: 'a-caller-extension' });
+    expect(await inScope(() => extended.order!.count!({}))).toBe(truth[0]!.n);
+    await expect(extended.order!.count!({})).rejects.toThrow(/outside a request's data scope/);
+    expect(() => scoped.$transaction([])).toThrow(/pass a function/);
+  });
+
   it('a findUnique of another tenant’s row by id finds nothing', async () => {
     const [other] = await app.sql<{ id: number }>(
       'SELECT id FROM "Order" WHERE "tenantId" = 1 LIMIT 1',

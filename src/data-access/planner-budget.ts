@@ -64,11 +64,13 @@ export function policyHasPlannerBudget(policy: CompiledPolicy): boolean {
 }
 
 /**
- * For a client layer outside the data scope's that sends an operation in a batch transaction
- * (statement-timeout.ts): Prisma runs the batch in this layer's context, not in the inner layer's
- * where the budget is set, so the budget is set here for the statements to find it.
+ * For a client layer that sends an operation in a batch transaction (statement-timeout.ts): Prisma
+ * runs the batch in this layer's context. Beneath the scoped client (prisma-client.ts) that context
+ * already carries the operation's budget; a layer above it gets a slot here that the budget is set
+ * in, for the statements to find it.
  */
 export async function plannerSlot<T>(run: () => Promise<T>): Promise<T> {
+  if (active.getStore()) return run();
   const slot: Slot = { check: null };
   return active.run(slot, async () => {
     try {

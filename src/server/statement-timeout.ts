@@ -52,7 +52,7 @@ export function statementTimeoutClient<Client extends object>(client: Client): C
           const limit = active.getStore();
           if (limit === undefined) return query(args);
           try {
-            // the batch runs in this context: the planner budget set inside must be set here
+            // the batch runs in this context: the planner budget must be found here
             const [, result] = await plannerSlot(() =>
               base.$transaction([
                 base.$executeRawUnsafe(`SET LOCAL statement_timeout = ${Math.floor(limit)}`),
