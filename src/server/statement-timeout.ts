@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { aroundModelOperations } from '../data-access/model-operations.js';
 import { plannerSlot } from '../data-access/planner-budget.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
@@ -14,7 +15,6 @@ const active = new AsyncLocalStorage<number>();
 interface TransactionClient {
   $transaction(queries: unknown[]): Promise<unknown[]>;
   $executeRawUnsafe(query: string): unknown;
-  $extends(extension: object): object;
 }
 
 /**
@@ -44,29 +44,30 @@ export function statementTimeoutPlugin(options: {
 /** A Prisma client whose model operations run under the active statement timeout, if any. */
 export function statementTimeoutClient<Client extends object>(client: Client): Client {
   const base = client as unknown as TransactionClient;
-  return base.$extends({
-    name: 'ormai-statement-timeout',
-    query: {
-      $allModels: {
-        async $allOperations({ args, query }: { args: unknown; query(args: unknown): unknown }) {
-          const limit = active.getStore();
-          if (limit === undefined) return query(args);
-          try {
-            // the batch runs in this context: the planner budget must be found here
-            const [, result] = await plannerSlot(() =>
-              base.$transaction([
-                base.$executeRawUnsafe(`SET LOCAL statement_timeout = ${Math.floor(limit)}`),
-                query(args),
-              ]),
-            );
-            return result;
-          } catch (error) {
-            // named with the role set's limit, not the connection's
-            if (isStatementTimeout(error)) throw budgetError('statement_timeout', limit, limit + 1);
-            throw error;
-          }
-        },
-      },
-    },
-  }) as Client;
+  return aroundModelOperations(client, (_model, _operation, args, call) => {
+    const limit = active.getStore();
+    return limit === undefined ? call(args) : underTimeout(base, limit, () => call(args));
+  });
+}
+
+/** `query` in a batch transaction that first says `SET LOCAL statement_timeout`. */
+async function underTimeout(
+  base: TransactionClient,
+  limit: number,
+  query: () => unknown,
+): Promise<unknown> {
+  try {
+    // the batch runs in this context: the planner budget must be found here
+    const [, result] = await plannerSlot(() =>
+      base.$transaction([
+        base.$executeRawUnsafe(`SET LOCAL statement_timeout = ${Math.floor(limit)}`),
+        query(),
+      ]),
+    );
+    return result;
+  } catch (error) {
+    // named with the role set's limit, not the connection's
+    if (isStatementTimeout(error)) throw budgetError('statement_timeout', limit, limit + 1);
+    throw error;
+  }
 }
