@@ -14,6 +14,7 @@ import type { Pool, PoolClient } from 'pg';
 import { describeError } from '../describe-error.js';
 import { connectFailure, parseDatabaseUrl } from './database-url.js';
 import { displayPath, lockEmbeddedDatabase } from './embedded-lock.js';
+import { preparesStatements, statementNames } from './statement-names.js';
 
 /** Raw SQL access beside Prisma: migrations, seeding, health checks and tests use it. */
 export interface SqlDriver {
@@ -305,7 +306,13 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
     location: redactUrl(options.url),
     schema,
     sql: driverOf(pool),
-    adapter: new PrismaPg(pool, { schema }) as unknown as SqlDriverAdapterFactory,
+    adapter: new PrismaPg(pool, {
+      schema,
+      // typed as always naming; adapter-pg passes undefined on, which node-postgres sends unnamed
+      ...(preparesStatements(options.url)
+        ? { statementNameGenerator: statementNames() as (query: { sql: string }) => string }
+        : {}),
+    }) as unknown as SqlDriverAdapterFactory,
     pool,
     close: () => pool.end(),
   };
