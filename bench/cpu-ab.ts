@@ -1,15 +1,21 @@
 // In-process CPU A/B of ormai's request path: Q1 and Q2 (bench/lib/queries.ts) sent sequentially
 // through `gateway.fetch` (yoga, auth, schema, execution, Prisma, response; no HTTP socket), CPU per
-// request from process.cpuUsage. Variants are copies of src/ (snapshots) loaded side by side in one
-// process and measured in alternating rounds, so a burst of load elsewhere falls on all of them.
+// request from process.cpuUsage. Q4 sends its MCP db_query call and the GraphQL operation it
+// becomes through the handler `ormai serve` answers with (the router in @whatwg-node/server's
+// adapter, /mcp by createMcpHttpHandler) and prints MCP's CPU over GraphQL's per variant.
+// Variants are copies of src/ (snapshots) loaded side by side in one process and measured in
+// alternating rounds, so a burst of load elsewhere falls on all of them.
 //
 //   npx tsx bench/cpu-ab.ts --snapshot before                # copy src/ to tmp/cpu-ab/before/src
 //   npx tsx bench/cpu-ab.ts --variants before,work           # A/B: the snapshot against src/
 //   npx tsx bench/cpu-ab.ts --variants work --profile q1.cpuprofile --queries Q1 --rounds 1 --n 500
+//   npx tsx bench/cpu-ab.ts --variants before,work --queries Q4 --concurrency 32
 //
 // Env/flags: --db URL (default postgresql://postgres@127.0.0.1:5432/p4_cpu, created, migrated and
 // seeded on first use), --n requests per variant per round (default 30), --rounds (default 30),
-// --warmup requests per variant (default 100), --queries Q1,Q2.
+// --warmup requests per variant (default 100), --queries Q1,Q2 (or Q4), --concurrency requests in
+// flight (default 1: sequential), --endpoints to measure one side of Q4 only (`'ormai MCP'`, to
+// profile it alone).
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join, resolve } from 'node:path';
@@ -17,10 +23,13 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { saasApp } from '../examples/saas/app.js';
+import type * as Mcp from '../src/mcp-bridge/index.js';
 import type { openRuntime, Runtime } from '../src/runtime.js';
 import { signToken } from '../src/server/auth.js';
 import type { Gateway, GatewayOptions } from '../src/server/gateway.js';
+import type * as Http from '../src/server/http-server.js';
 import { createLogger } from '../src/server/logger.js';
+import type * as Router from '../src/server/router.js';
 import { summarizeProfile } from './lib/profile.js';
 import { defineQueries } from './lib/queries.js';
 import { countStatements } from './servers/common.js';
@@ -36,7 +45,9 @@ const { values: flags } = parseArgs({
     n: { type: 'string', default: '30' },
     rounds: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '1' },
     queries: { type: 'string', default: 'Q1,Q2' },
+    endpoints: { type: 'string' },
     profile: { type: 'string' },
   },
 });
@@ -63,6 +74,7 @@ if (flags.snapshot) {
 const n = Number(flags.n);
 const rounds = Number(flags.rounds);
 const warmup = Number(flags.warmup);
+const concurrency = Number(flags.concurrency);
 const wanted = new Set(flags.queries.split(','));
 
 await ensureDatabase(flags.db);
@@ -103,6 +115,8 @@ const queries = defineQueries({
 interface Variant {
   name: string;
   gateway: Gateway;
+  /** The handler `ormai serve` answers with: the router, `/mcp` included, in the server adapter. */
+  served: { fetch(url: string, init: RequestInit): Promise<Response> };
 }
 const variants: Variant[] = [];
 for (const spec of flags.variants.split(',')) {
@@ -112,37 +126,69 @@ for (const spec of flags.variants.split(',')) {
   const module = (await import(join(src, 'server', 'gateway.ts'))) as {
     createGateway(options: GatewayOptions): Gateway;
   };
+  const variantRuntime = await runtimeOf(src, appPath);
+  const logger = createLogger('warn');
   const gateway = module.createGateway({
-    runtime: (await runtimeOf(src, appPath)) as never,
+    runtime: variantRuntime as never,
     jwtSecret: secret,
-    logger: createLogger('warn'),
+    logger,
   });
-  variants.push({ name: spec, gateway });
+  const { createRouter } = (await import(join(src, 'server', 'router.ts'))) as typeof Router;
+  const { toNodeHandler } = (await import(join(src, 'server', 'http-server.ts'))) as typeof Http;
+  const { createMcpHttpHandler } = (await import(
+    join(src, 'mcp-bridge', 'index.ts')
+  )) as typeof Mcp;
+  const mcp = createMcpHttpHandler({
+    execute: gateway.execute,
+    policyFor: gateway.policyFor,
+    schemaFor: gateway.schemaFor,
+    domainTools: variantRuntime.app.domainTools ?? [],
+    authenticate: gateway.authenticate,
+  });
+  const served = toNodeHandler(
+    createRouter({ gateway, runtime: variantRuntime as never, logger, mcp }),
+  ) as unknown as Variant['served'];
+  variants.push({ name: spec, gateway, served });
 }
 
-async function send(gateway: Gateway, request: (typeof queries)[number]['variants'][number]) {
+type QueryRequest = (typeof queries)[number]['variants'][number];
+/** Q1 and Q2 go to the gateway; Q4's two sides to the served handler, so they are compared alike. */
+const throughServer = (request: QueryRequest) =>
+  request.endpoint === 'ormai MCP' || request.endpoint === 'ormai GraphQL';
+
+async function send(variant: Variant, request: QueryRequest) {
   const body = 'body' in request.request ? (request.request.body as string) : undefined;
-  const response = await gateway.fetch(`http://ormai${request.request.path}`, {
+  const init = {
     method: request.request.method,
     // with the Content-Length an HTTP client sends (node:http hands the gateway the header)
     headers: body
       ? { ...request.request.headers, 'content-length': String(Buffer.byteLength(body)) }
       : request.request.headers,
     ...(body ? { body } : {}),
-  });
+  };
+  const url = `http://ormai${request.request.path}`;
+  const response = throughServer(request)
+    ? await variant.served.fetch(url, init)
+    : await variant.gateway.fetch(url, init);
   const answer = await response.text();
   if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${answer.slice(0, 300)}`);
   return answer;
 }
 
+/** The endpoints of a query measured: ormai's, or for Q4 MCP and the GraphQL it becomes. */
+const endpoints = new Set(flags.endpoints?.split(',') ?? ['ormai', 'ormai MCP', 'ormai GraphQL']);
+const measured = (query: (typeof queries)[number]) =>
+  query.variants.filter((variant) => endpoints.has(variant.endpoint));
+
 // every variant answers the same
 for (const query of queries) {
-  const ormai = query.variants.find((variant) => variant.endpoint === 'ormai')!;
-  const answers = new Set<string>();
-  for (const { gateway } of variants) {
-    answers.add(JSON.stringify(ormai.normalize(JSON.parse(await send(gateway, ormai)))));
+  for (const endpoint of measured(query)) {
+    const answers = new Set<string>();
+    for (const variant of variants) {
+      answers.add(JSON.stringify(endpoint.normalize(JSON.parse(await send(variant, endpoint)))));
+    }
+    if (answers.size !== 1) throw new Error(`${query.id}: the variants answer differently`);
   }
-  if (answers.size !== 1) throw new Error(`${query.id}: the variants answer differently`);
 }
 
 // time in garbage collection, a proxy for what a request allocates
@@ -156,13 +202,21 @@ const cpuMs = () => {
   return (usage.user + usage.system) / 1000;
 };
 
-/** Sequential requests; CPU and statements per request over the batch. */
-async function batch(gateway: Gateway, request: (typeof queries)[number]['variants'][number]) {
+/** A batch of requests; CPU and statements per request over it. */
+async function batch(variant: Variant, request: QueryRequest) {
   const cpu = cpuMs();
   const wall = performance.now();
   const before = counts.statements;
   const gc = gcMs;
-  for (let i = 0; i < n; i++) await send(gateway, request);
+  // `concurrency` senders share the batch: requests in flight together, as under load
+  let sent = 0;
+  const sender = async () => {
+    while (sent < n) {
+      sent++;
+      await send(variant, request);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
   // the observer reports after the fact: let it catch up
   await new Promise((done) => setImmediate(done));
   return {
@@ -173,10 +227,17 @@ async function batch(gateway: Gateway, request: (typeof queries)[number]['varian
   };
 }
 
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 const session = flags.profile ? new Session() : undefined;
 for (const query of queries) {
-  const ormai = query.variants.find((variant) => variant.endpoint === 'ormai')!;
-  for (const { gateway } of variants) for (let i = 0; i < warmup; i++) await send(gateway, ormai);
+  // a cell is one variant asked one endpoint; every round asks each cell in turn
+  const cells = measured(query).flatMap((request) =>
+    variants.map((variant) => ({ variant, request, key: `${variant.name} ${request.endpoint}` })),
+  );
+  for (const { variant, request } of cells)
+    for (let i = 0; i < warmup; i++) await send(variant, request);
   if (session) {
     session.connect();
     await session.post('Profiler.enable');
@@ -189,15 +250,15 @@ for (const query of queries) {
   >();
   for (let round = 0; round < rounds; round++) {
     // the order rotates each round
-    const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
-    for (const { name, gateway } of order) {
-      const result = await batch(gateway, ormai);
-      const entry = results.get(name) ?? { cpu: [], wall: [], gc: [], statements: 0 };
+    const order = cells.map((_, i) => cells[(i + round) % cells.length]!);
+    for (const { variant, request, key } of order) {
+      const result = await batch(variant, request);
+      const entry = results.get(key) ?? { cpu: [], wall: [], gc: [], statements: 0 };
       entry.cpu.push(result.cpu);
       entry.gc.push(result.gc);
       entry.wall.push(result.wall);
       entry.statements = result.statements;
-      results.set(name, entry);
+      results.set(key, entry);
     }
   }
   if (session && flags.profile) {
@@ -213,17 +274,29 @@ for (const query of queries) {
     printShares('on the stack (inclusive)', summary.inclusiveByLocation);
     printShares('ormai functions on the stack', summary.inclusiveOwn);
   }
-  const baseline = results.get(variants[0]!.name)!;
-  const median = (values: number[]) =>
-    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  console.log(`${query.id}: ${n} requests × ${rounds} rounds per variant, sequential`);
-  for (const [name, entry] of results) {
-    // each round's ratio to the baseline measured next to it, so drifting load cancels out
-    const ratio = median(entry.cpu.map((cpu, round) => cpu / baseline.cpu[round]!));
+  // each round's ratio to the cell measured next to it, so drifting load cancels out
+  const pairedRatio = (of: string, to: string) => {
+    const a = results.get(of)!.cpu;
+    const b = results.get(to)!.cpu;
+    return median(a.map((cpu, round) => cpu / b[round]!));
+  };
+  const how = concurrency > 1 ? `${concurrency} in flight` : 'sequential';
+  console.log(`${query.id}: ${n} requests × ${rounds} rounds per cell, ${how}`);
+  const baseline = variants[0]!.name;
+  for (const { variant, request, key } of cells) {
+    const entry = results.get(key)!;
+    const against = `${baseline} ${request.endpoint}`;
+    const ratio = key === against ? undefined : pairedRatio(key, against);
     const spread = `${Math.min(...entry.cpu).toFixed(2)}–${Math.max(...entry.cpu).toFixed(2)}`;
     console.log(
-      `  ${name.padEnd(14)} CPU ms/req ${median(entry.cpu).toFixed(3)} (${spread})  GC ${median(entry.gc).toFixed(3)}  wall ${median(entry.wall).toFixed(2)}  SQL/req ${entry.statements}${name === variants[0]!.name ? '' : `  paired ratio × ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %)`}`,
+      `  ${`${variant.name} ${request.endpoint === 'ormai' ? '' : request.endpoint}`.padEnd(24)} CPU ms/req ${median(entry.cpu).toFixed(3)} (${spread})  GC ${median(entry.gc).toFixed(3)}  wall ${median(entry.wall).toFixed(2)}  SQL/req ${entry.statements}${ratio === undefined ? '' : `  paired ratio × ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)} %)`}`,
     );
+  }
+  if (query.id === 'Q4' && endpoints.has('ormai MCP') && endpoints.has('ormai GraphQL')) {
+    for (const { name } of variants) {
+      const ratio = pairedRatio(`${name} ormai MCP`, `${name} ormai GraphQL`);
+      console.log(`  ${name}: MCP CPU / GraphQL CPU (paired) × ${ratio.toFixed(3)}`);
+    }
   }
 }
 

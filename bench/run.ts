@@ -50,7 +50,7 @@ const HELP = `npm run bench -- [options]
   --queries <list>      which of Q1,Q2,Q3,Q4 (default all)
   --scale <list>        cost growth: Q1 at 10k,100k,1m orders (separate databases, seeded once)
   --scale-only          only the --scale section
-  --profile             CPU-profile ormai under Q1 and Q4 load (node --cpu-prof)
+  --profile             CPU-profile ormai under Q1 load and Q4's, MCP and GraphQL (node --cpu-prof)
   --audit               also run Q1 against ormai with its audit log on (sql + jsonl sinks)
   --planner-budget      also run Q1 against ormai with planner limits (EXPLAIN first, plans cached)
   --huge                the huge-schema dimension: 200 models, 20 roles (bench/lib/huge-schema.ts)
@@ -452,17 +452,20 @@ if (!flags['scale-only']) {
   // where ormai's time goes under load
   if (flags.profile) {
     const profileDir = mkdtempSync(join(tmpdir(), 'ormai-bench-profile-'));
-    for (const id of ['Q1', 'Q4'] as const) {
-      const query = queries.find((q) => q.id === id);
-      const variant = query?.variants[0];
-      if (!variant) continue;
+    // Q4 both ways: what MCP adds shows as the difference of its two profiles
+    const profiled = (['Q1', 'Q4'] as const).flatMap((id) => {
+      const variants = queries.find((q) => q.id === id)?.variants ?? [];
+      return (id === 'Q4' ? variants : variants.slice(0, 1)).map((variant) => ({ id, variant }));
+    });
+    for (const { id, variant } of profiled) {
       const server = await startServer('ormai (profiled)', {
         ...serverScript('bench/servers/ormai.ts'),
         env: { DATABASE_URL: url, BENCH_JWT_SECRET: secret, ORMAI_LOG_LEVEL: 'warn' },
         execArgv: nodeFlags,
       });
       const connections = Math.max(...connectionLevels);
-      const file = join(profileDir, `ormai-${id}-c${connections}.cpuprofile`);
+      const side = variant.endpoint.replace(/\W+/g, '-');
+      const file = join(profileDir, `${side}-${id}-c${connections}.cpuprofile`);
       try {
         // warm (JIT, caches) before the profiler starts
         await measureLoad(server.url, variant.request, {

@@ -31,11 +31,13 @@ describe('/mcp direct tools/list and tools/call', () => {
   });
   const answer = async (request: Request) => {
     const response = await handle.ormai.fetch(request);
+    const text = await response.text();
     return {
       status: response.status,
       type: response.headers.get('content-type'),
       trace: response.headers.get('x-trace-id'),
-      body: JSON.parse(await response.text()) as unknown,
+      body: JSON.parse(text) as unknown,
+      text,
     };
   };
 
@@ -54,11 +56,17 @@ describe('/mcp direct tools/list and tools/call', () => {
       rpc(7, 'tools/call', { name: 'db_describe_schema', _meta: { progressToken: 1 } }),
     ];
     for (const message of messages) {
-      const direct = await answer(post(message, await bearer()));
-      const sdk = await answer(post(message, { ...(await bearer()), 'content-type': VIA_SDK }));
+      const { text: directText, ...direct } = await answer(post(message, await bearer()));
+      const { text: sdkText, ...sdk } = await answer(
+        post(message, { ...(await bearer()), 'content-type': VIA_SDK }),
+      );
       expect(direct, message).toEqual(sdk);
       expect(direct.status).toBe(200);
       expect(direct.trace).toBe(TRACE_ID);
+      // a result is written byte for byte as the SDK writes it, though its rows are serialised
+      // once for both the text block and structuredContent (errors.ts toolResultJson)
+      const { result } = direct.body as { result?: { isError?: boolean } };
+      if (result && !result.isError) expect(directText, message).toBe(sdkText);
     }
     // odd shapes are the SDK's to judge, whichever way the handler first looks at them
     for (const message of [
@@ -66,8 +74,10 @@ describe('/mcp direct tools/list and tools/call', () => {
       rpc(9, 'tools/call', { name: 'db_query', arguments: null }),
       rpc(10, 'tools/call', { name: 'db_describe_schema', _meta: { progressToken: {} } }),
     ]) {
-      const direct = await answer(post(message, await bearer()));
-      const sdk = await answer(post(message, { ...(await bearer()), 'content-type': VIA_SDK }));
+      const { text: _direct, ...direct } = await answer(post(message, await bearer()));
+      const { text: _sdk, ...sdk } = await answer(
+        post(message, { ...(await bearer()), 'content-type': VIA_SDK }),
+      );
       expect(direct, message).toEqual(sdk);
       expect(JSON.stringify(direct.body), message).toMatch(/"error"/);
     }

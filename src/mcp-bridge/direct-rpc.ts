@@ -8,6 +8,7 @@ import { Response as ServedResponse } from '@whatwg-node/server';
 import type { Principal } from '../policy/principal.js';
 import { callTool } from './call-tool.js';
 import { listTools } from './catalog.js';
+import { toolResultJson } from './errors.js';
 import type { McpBridgeOptions } from './options.js';
 import { protocolErrorOf } from './server.js';
 
@@ -148,11 +149,19 @@ export async function answerDirect(
   traceId: string,
 ): Promise<Response> {
   try {
-    const result =
-      message.method === 'tools/list'
-        ? { tools: listTools(options, principal) }
-        : await callTool(options, principal, message.name, message.arguments, { traceId });
-    return json({ result, jsonrpc: '2.0', id: message.id });
+    if (message.method === 'tools/list') {
+      return json({
+        result: { tools: listTools(options, principal) },
+        jsonrpc: '2.0',
+        id: message.id,
+      });
+    }
+    const result = await callTool(options, principal, message.name, message.arguments, {
+      traceId,
+    });
+    // JSON.stringify({ result, jsonrpc, id }), with the rows in it serialised once
+    const id = JSON.stringify(message.id);
+    return jsonText(`{"result":${toolResultJson(result)},"jsonrpc":"2.0","id":${id}}`);
   } catch (thrown) {
     // the SDK's Protocol: an error with a JSON-RPC code keeps it; anything else is InternalError
     const error = protocolErrorOf(thrown) as { code?: unknown; message?: string; data?: unknown };
@@ -169,7 +178,11 @@ export async function answerDirect(
 }
 
 function json(body: unknown): Response {
-  return new ServedResponse(JSON.stringify(body), {
+  return jsonText(JSON.stringify(body));
+}
+
+function jsonText(text: string): Response {
+  return new ServedResponse(text, {
     headers: { 'content-type': 'application/json' },
   }) as unknown as Response;
 }

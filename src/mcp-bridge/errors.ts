@@ -59,9 +59,27 @@ export function fromGraphQLError(error: {
   };
 }
 
+// The JSON of a successful result's structuredContent, which its text block already holds (the
+// spec asks for both, for clients that read only text): the JSON-RPC answer reuses it rather than
+// serialising the rows a second time, so both say what the result held when it was made.
+const structuredJson = new WeakMap<CallToolResult, string>();
+
 export function toolResult(structured: Record<string, unknown>): CallToolResult {
-  return {
-    content: [{ type: 'text', text: JSON.stringify(structured) }],
+  const json = JSON.stringify(structured);
+  const result: CallToolResult = {
+    content: [{ type: 'text', text: json }],
     structuredContent: structured,
   };
+  structuredJson.set(result, json);
+  return result;
+}
+
+/** `JSON.stringify(result)`, with the structuredContent of a toolResult serialised once, not twice. */
+export function toolResultJson(result: CallToolResult): string {
+  const json = structuredJson.get(result);
+  // anything but the two keys toolResult wrote (an error, a result changed since) is written whole
+  const { content, structuredContent, ...rest } = result;
+  if (json === undefined || structuredContent === undefined || Object.keys(rest).length > 0)
+    return JSON.stringify(result);
+  return `{"content":${JSON.stringify(content)},"structuredContent":${json}}`;
 }

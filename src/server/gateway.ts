@@ -477,8 +477,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     authenticate: principalOf,
     async execute({ principal, document, variables, traceId, surface = 'mcp', operation }) {
       // the request carries nothing: the operation and its principal come in the server context, and
-      // the request is the key of the call's state (trace id, principal, writes) in every hook
-      const request = new Request(`http://ormai.internal${graphqlPath}`, { method: 'POST' });
+      // the request is the key of the call's state (trace id, principal, writes) in every hook; it is
+      // yoga's Request class, as /graphql's requests are (Node's own makes an AbortSignal and more)
+      const request = new yoga.fetchAPI.Request(`http://ormai.internal${graphqlPath}`, {
+        method: 'POST',
+      }) as Request;
       if (traceId) traceIds.set(request, traceId);
       principals.set(request, Promise.resolve(principal));
       const internal: InternalRequestContext = {
