@@ -86,6 +86,30 @@ describe('a built schema keeps nothing of its build', () => {
     expect(schema.extensions.ormaiBudgets).toMatchObject({ maxComplexity: expect.any(Number) });
   });
 
+  it('keeps no resolver or argument list per field that fields and role sets can share', () => {
+    const other = schemaFor(['admin']);
+    const fieldOf = (of: GraphQLSchema, type: string, field: string) => {
+      const found = of.getType(type);
+      if (!isObjectType(found)) throw new Error(`${type} is not an object type`);
+      return found.getFields()[field]!;
+    };
+    // an aggregate's value fields read the row by name: one resolver per name, for every schema
+    const min = fieldOf(schema, 'OrderExtremeAggregate', 'customerId');
+    expect(min.resolve).toBe(fieldOf(other, 'OrderExtremeAggregate', 'customerId').resolve);
+    expect(min.resolve).toBe(fieldOf(schema, 'OrderGroupKey', 'customerId').resolve);
+    expect(min.resolve).not.toBe(fieldOf(schema, 'OrderExtremeAggregate', 'id').resolve);
+    expect(min.resolve!({ customerId: 7, id: 1 }, {}, {}, {} as never)).toBe(7);
+    expect(min.resolve!({ id: 1 }, {}, {}, {} as never)).toBeNull();
+    expect(fieldOf(schema, 'OrderNumericAggregate', 'id').resolve).toBe(
+      fieldOf(other, 'OrderNumericAggregate', 'id').resolve,
+    );
+    // fields without arguments share one frozen empty list
+    expect(min.args).toHaveLength(0);
+    expect(min.args).toBe(fieldOf(schema, 'CustomerGroupKey', 'id').args);
+    expect(Object.isFrozen(min.args)).toBe(true);
+    expect(schema.getQueryType()!.getFields().orders!.args.length).toBeGreaterThan(0);
+  });
+
   it('prints the same schema when built again (nothing a build shares is emptied)', () => {
     const again = schemaFor(['agent', 'sales']);
     expect(printSchema(lexicographicSortSchema(again))).toBe(

@@ -1,4 +1,5 @@
 import { validationError } from '../errors.js';
+import type { CompiledField, CompiledModel } from '../policy/compile-policy.js';
 import { isExactNumeric } from '../policy/field-types.js';
 import { delegateOf, type OrmaiContext } from './context.js';
 import { exactAverage, exactText } from './exact-decimal.js';
@@ -26,7 +27,7 @@ type AggregateRow = {
  * like every other read.
  */
 export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): void {
-  const { builder, policy, where, whereInputs } = parts;
+  const { builder, policy, whereInputs } = parts;
 
   for (const model of policy.models.values()) {
     const names = modelNames(model.name, naming);
@@ -34,11 +35,7 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
     // BigInt and Decimal sums and averages are decimal strings, computed exactly
     const exact = numeric.filter(isExactNumeric);
     const groupable = filterableFields(model);
-    const delegate = (context: OrmaiContext) =>
-      delegateOf(context.prisma, model.name) as unknown as {
-        aggregate(args: object): Promise<AggregateRow>;
-        groupBy(args: object): Promise<AggregateRow[]>;
-      };
+    const resolvers = aggregateResolvers(parts, model, numeric, exact, groupable);
 
     let sums: unknown;
     let extremes: unknown;
@@ -52,15 +49,8 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
             numeric.map((field) => [
               field.name,
               isExactNumeric(field)
-                ? t.field({
-                    type: 'Decimal',
-                    nullable: true,
-                    resolve: (parent: Record<string, unknown>) => exactText(parent[field.name]),
-                  })
-                : t.float({
-                    nullable: true,
-                    resolve: (parent: Record<string, unknown>) => toNumber(parent[field.name]),
-                  }),
+                ? t.field({ type: 'Decimal', nullable: true, resolve: exactValue(field.name) })
+                : t.float({ nullable: true, resolve: numberValue(field.name) }),
             ]),
           ),
       });
@@ -73,31 +63,22 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
               t.field({
                 type: GRAPHQL_SCALAR[field.type] ?? 'Float',
                 nullable: true,
-                resolve: (parent: Record<string, unknown>) => parent[field.name] ?? null,
+                resolve: plainValue(field.name),
               }),
             ]),
           ),
       });
     }
     const aggregateFields = (t: any) => ({
-      count: t.int({ resolve: (row: AggregateRow) => countOf(row) }),
+      count: t.int({ resolve: countOf }),
       ...(numeric.length > 0
         ? {
-            sum: t.field({ type: sums, resolve: (row: AggregateRow) => row._sum ?? {} }),
-            avg: t.field({ type: sums, resolve: (row: AggregateRow) => averages(row, exact) }),
-            min: t.field({ type: extremes, resolve: (row: AggregateRow) => row._min ?? {} }),
-            max: t.field({ type: extremes, resolve: (row: AggregateRow) => row._max ?? {} }),
+            sum: t.field({ type: sums, resolve: sumsOf }),
+            avg: t.field({ type: sums, resolve: resolvers.averages }),
+            min: t.field({ type: extremes, resolve: minimaOf }),
+            max: t.field({ type: extremes, resolve: maximaOf }),
           }
         : {}),
-    });
-    const numericSelection = () => {
-      const all = Object.fromEntries(numeric.map((field) => [field.name, true]));
-      return numeric.length > 0 ? { _sum: all, _avg: all, _min: all, _max: all } : {};
-    };
-    // an exact average divides the sum by the count of non-null values
-    const counted = () => ({
-      _all: true,
-      ...Object.fromEntries(exact.map((field) => [field.name, true])),
     });
 
     const aggregate = builder.objectRef(`${model.name}Aggregate`).implement({
@@ -108,18 +89,7 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
       t.field({
         type: aggregate,
         args: { where: t.arg({ type: whereInputs.get(model.name), required: false }) },
-        resolve: (
-          _root: unknown,
-          args: { where?: Record<string, unknown> },
-          context: OrmaiContext,
-        ) => {
-          requireFilterWhenAsked(model, args.where);
-          return delegate(context).aggregate({
-            where: where.filter(model, args.where, context.principal),
-            _count: counted(),
-            ...numericSelection(),
-          });
-        },
+        resolve: resolvers.aggregate,
       }),
     );
 
@@ -133,17 +103,13 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
         Object.fromEntries(
           groupable.map((field) => [
             field.name,
-            t.field({
-              type: scalarOf(field),
-              nullable: true,
-              resolve: (parent: Record<string, unknown>) => parent[field.name] ?? null,
-            }),
+            t.field({ type: scalarOf(field), nullable: true, resolve: plainValue(field.name) }),
           ]),
         ),
     });
     const group = builder.objectRef(`${model.name}Group`).implement({
       fields: (t: any) => ({
-        key: t.field({ type: key, resolve: (row: AggregateRow) => row }),
+        key: t.field({ type: key, resolve: groupKeyOf }),
         ...aggregateFields(t),
       }),
     });
@@ -189,40 +155,113 @@ export function addAggregateFields(parts: SchemaParts, naming?: NamingOptions): 
             description: 'groups to return',
           }),
         },
-        complexity: (args: { first?: number | null }) => ({
-          field: 1,
-          multiplier: Math.max(1, args.first ?? policy.budgets.defaultTake),
-        }),
-        resolve: (
-          _root: unknown,
-          args: {
-            by: string[];
-            where?: Record<string, unknown>;
-            orderBy?: Record<string, unknown>[] | null;
-            first?: number | null;
-          },
-          context: OrmaiContext,
-        ) => {
-          requireFilterWhenAsked(model, args.where);
-          const by = [...new Set(args.by)];
-          if (by.length === 0) {
-            throw validationError('by must name at least one field', 'by', [
-              `group by one or more of: ${groupable.map((field) => field.name).join(', ')}`,
-            ]);
-          }
-          return delegate(context).groupBy({
-            by,
-            where: where.filter(model, args.where, context.principal),
-            _count: counted(),
-            ...numericSelection(),
-            orderBy: groupOrderBy(args.orderBy, by),
-            take: parts.takeOf(args.first),
-          });
-        },
+        complexity: resolvers.groupComplexity,
+        resolve: resolvers.groupBy,
       }),
     );
   }
 }
+
+/**
+ * The resolvers a model's aggregate and groupBy run, made apart from the types they serve: a
+ * closure keeps its whole scope alive with the cached schema, and the scope that builds the types
+ * holds the type refs and field builders, which requests never read.
+ */
+function aggregateResolvers(
+  parts: Pick<SchemaParts, 'policy' | 'where' | 'takeOf'>,
+  model: CompiledModel,
+  numeric: CompiledField[],
+  exact: CompiledField[],
+  groupable: CompiledField[],
+) {
+  const { policy, where, takeOf } = parts;
+  const delegate = (context: OrmaiContext) =>
+    delegateOf(context.prisma, model.name) as unknown as {
+      aggregate(args: object): Promise<AggregateRow>;
+      groupBy(args: object): Promise<AggregateRow[]>;
+    };
+  const numericSelection = () => {
+    const all = Object.fromEntries(numeric.map((field) => [field.name, true]));
+    return numeric.length > 0 ? { _sum: all, _avg: all, _min: all, _max: all } : {};
+  };
+  // an exact average divides the sum by the count of non-null values
+  const counted = () => ({
+    _all: true,
+    ...Object.fromEntries(exact.map((field) => [field.name, true])),
+  });
+  const exactNames = exact.map((field) => field.name);
+  return {
+    averages: (row: AggregateRow) => averages(row, exactNames),
+    aggregate: (
+      _root: unknown,
+      args: { where?: Record<string, unknown> },
+      context: OrmaiContext,
+    ) => {
+      requireFilterWhenAsked(model, args.where);
+      return delegate(context).aggregate({
+        where: where.filter(model, args.where, context.principal),
+        _count: counted(),
+        ...numericSelection(),
+      });
+    },
+    groupComplexity: (args: { first?: number | null }) => ({
+      field: 1,
+      multiplier: Math.max(1, args.first ?? policy.budgets.defaultTake),
+    }),
+    groupBy: (
+      _root: unknown,
+      args: {
+        by: string[];
+        where?: Record<string, unknown>;
+        orderBy?: Record<string, unknown>[] | null;
+        first?: number | null;
+      },
+      context: OrmaiContext,
+    ) => {
+      requireFilterWhenAsked(model, args.where);
+      const by = [...new Set(args.by)];
+      if (by.length === 0) {
+        throw validationError('by must name at least one field', 'by', [
+          `group by one or more of: ${groupable.map((field) => field.name).join(', ')}`,
+        ]);
+      }
+      return delegate(context).groupBy({
+        by,
+        where: where.filter(model, args.where, context.principal),
+        _count: counted(),
+        ...numericSelection(),
+        orderBy: groupOrderBy(args.orderBy, by),
+        take: takeOf(args.first),
+      });
+    },
+  };
+}
+
+/**
+ * Resolvers that read one field of an aggregate row, one per field name for every schema: a
+ * resolver per field and schema was most of what a cached schema's aggregate types held.
+ */
+function perName(make: (name: string) => (parent: Row) => unknown) {
+  const made = new Map<string, (parent: Row) => unknown>();
+  return (name: string) => {
+    let resolver = made.get(name);
+    if (!resolver) {
+      resolver = make(name);
+      made.set(name, resolver);
+    }
+    return resolver;
+  };
+}
+
+type Row = Record<string, unknown>;
+const plainValue = perName((name) => (parent) => parent[name] ?? null);
+const numberValue = perName((name) => (parent) => toNumber(parent[name]));
+const exactValue = perName((name) => (parent) => exactText(parent[name]));
+const sumsOf = (row: AggregateRow) => row._sum ?? {};
+const minimaOf = (row: AggregateRow) => row._min ?? {};
+const maximaOf = (row: AggregateRow) => row._max ?? {};
+// a group's key fields are the row's own
+const groupKeyOf = (row: AggregateRow) => row;
 
 /** GraphQL group orders in Prisma's words; the keys break ties so the order is stable. */
 function groupOrderBy(orderBy: Record<string, unknown>[] | null | undefined, by: string[]) {
@@ -262,11 +301,11 @@ function countOf(row: AggregateRow): number {
 }
 
 /** Prisma's averages, with BigInt and Decimal ones recomputed exactly from sum and count. */
-function averages(row: AggregateRow, exact: { name: string }[]): Record<string, unknown> {
+function averages(row: AggregateRow, exact: string[]): Record<string, unknown> {
   const result: Record<string, unknown> = { ...row._avg };
   const counts = typeof row._count === 'object' ? row._count : {};
-  for (const field of exact) {
-    result[field.name] = exactAverage(row._sum?.[field.name], Number(counts[field.name] ?? 0));
+  for (const name of exact) {
+    result[name] = exactAverage(row._sum?.[name], Number(counts[name] ?? 0));
   }
   return result;
 }

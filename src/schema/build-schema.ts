@@ -233,7 +233,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
   builder.queryType({});
   for (const model of policy.models.values()) {
     const names = modelNames(model.name, options.naming);
-    const delegate = (context: OrmaiContext) => delegateOf(context.prisma, model.name);
+    const resolvers = rootResolvers(parts, model);
 
     if (model.primaryKey.length > 0) {
       const key = model.primaryKey;
@@ -245,21 +245,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
           args: Object.fromEntries(
             key.map((field) => [field.name, t.arg({ type: keyArgType(field), required: true })]),
           ),
-          resolve: (
-            query: object,
-            _root: unknown,
-            args: Record<string, unknown>,
-            context: OrmaiContext,
-            info: GraphQLResolveInfo,
-          ) => {
-            const values = readKey(model, args);
-            // a key naming another tenant is a scope mistake, not a miss
-            checkKeyTenant(model, values, context.principal);
-            return delegate(context).findFirst({
-              ...withoutUnselected(query, datamodel, model, info, [[]]),
-              where: values,
-            });
-          },
+          resolve: resolvers.single,
         }),
       );
     }
@@ -271,8 +257,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
         fields: (t: any) => ({
           totalCount: t.int({
             description: 'All rows matching the filter, across pages',
-            resolve: (parent: ConnectionResult, _args: unknown, context: OrmaiContext) =>
-              delegate(context).count({ where: parent.countWhere }),
+            resolve: resolvers.totalCount,
           }),
         }),
       },
@@ -291,36 +276,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
           }),
         },
         complexity: listComplexity,
-        resolve: async (
-          _root: unknown,
-          args: any,
-          context: OrmaiContext,
-          info: GraphQLResolveInfo,
-        ) => {
-          requireFilterWhenAsked(model, args.where);
-          const take = parts.takeOf(args.first);
-          const keys = toSortKeys(model, args.orderBy, policy);
-          const base = where.filter(model, args.where, context.principal);
-          const after = args.after
-            ? keysetAfter(keys, parts.cursors.decode(model.name, keys, args.after))
-            : {};
-          const paths = CONNECTION_PATHS;
-          const query = withoutUnselected(
-            withKeys(queryFromInfo({ context, info, typeName: model.name, paths }), keys, model),
-            datamodel,
-            model,
-            info,
-            paths,
-            keys.map((key) => key.field),
-          );
-          const rows = await delegate(context).findMany({
-            ...query,
-            where: and(base, after),
-            orderBy: prismaOrderBy(keys),
-            take: take + 1,
-          });
-          return connectionResult(parts, model.name, keys, rows, take, Boolean(args.after), base);
-        },
+        resolve: resolvers.list,
       }),
     );
   }
@@ -343,5 +299,65 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
 
   const schema = builder.toSchema({ sortSchema: false, extensions: { ormaiBudgets: budgets } });
   explainEnumErrors(schema, enums);
+  // the type refs were for declaring fields; resolvers keep `parts` (its cursors, takeOf), and
+  // with it these maps, for as long as the schema is cached
+  parts.objects.clear();
+  parts.whereInputs.clear();
+  parts.orderByInputs.clear();
   return schema;
+}
+
+/**
+ * A model's root resolvers (`x(id)`, `xs`, the connection's `totalCount`), made apart from the
+ * type declarations: a closure keeps its whole scope alive with the cached schema, and the scopes
+ * that declare fields hold their field builders (`t`, with its argument helpers), which requests
+ * never read.
+ */
+function rootResolvers(parts: SchemaParts, model: CompiledModel) {
+  const { datamodel, policy, where } = parts;
+  const delegate = (context: OrmaiContext) => delegateOf(context.prisma, model.name);
+  return {
+    single: (
+      query: object,
+      _root: unknown,
+      args: Record<string, unknown>,
+      context: OrmaiContext,
+      info: GraphQLResolveInfo,
+    ) => {
+      const values = readKey(model, args);
+      // a key naming another tenant is a scope mistake, not a miss
+      checkKeyTenant(model, values, context.principal);
+      return delegate(context).findFirst({
+        ...withoutUnselected(query, datamodel, model, info, [[]]),
+        where: values,
+      });
+    },
+    totalCount: (parent: ConnectionResult, _args: unknown, context: OrmaiContext) =>
+      delegate(context).count({ where: parent.countWhere }),
+    list: async (_root: unknown, args: any, context: OrmaiContext, info: GraphQLResolveInfo) => {
+      requireFilterWhenAsked(model, args.where);
+      const take = parts.takeOf(args.first);
+      const keys = toSortKeys(model, args.orderBy, policy);
+      const base = where.filter(model, args.where, context.principal);
+      const after = args.after
+        ? keysetAfter(keys, parts.cursors.decode(model.name, keys, args.after))
+        : {};
+      const paths = CONNECTION_PATHS;
+      const query = withoutUnselected(
+        withKeys(queryFromInfo({ context, info, typeName: model.name, paths }), keys, model),
+        datamodel,
+        model,
+        info,
+        paths,
+        keys.map((key) => key.field),
+      );
+      const rows = await delegate(context).findMany({
+        ...query,
+        where: and(base, after),
+        orderBy: prismaOrderBy(keys),
+        take: take + 1,
+      });
+      return connectionResult(parts, model.name, keys, rows, take, Boolean(args.after), base);
+    },
+  };
 }

@@ -25,25 +25,14 @@ export function toOneHooks(
   relation: string,
   keys: RelationKey[],
 ) {
-  const nothing = Object.freeze({ select: Object.freeze({}) });
-  const lists = new Set(
-    datamodel.datamodel.models[target.name]?.fields
-      .filter((field) => field.kind === 'object' && field.isList)
-      .map((field) => field.name),
-  );
+  const lists = listFieldsOf(datamodel, target.name);
   // Per request (its context) and field node: whether the relation was planned joined. A parsed
   // document, and its field nodes, are shared by every request that sends it, but what a node
   // selects depends on each request's variables (`@skip`, `@include`), so nothing is decided per
   // node alone. A list selected beneath the relation keeps the loader: joined, the list is
   // evaluated again for every parent row, however many share the target (every order item's
   // tenant with its customers took PostgreSQL over 2 s); the loader reads each target row once.
-  const plannedJoined = new WeakMap<object, Map<FieldNode, boolean>>();
-  // The parent row may carry the relation joined for another selection of it (a connection's
-  // `nodes` and `edges`): only a field whose every node was planned joined reads it
-  const joined = (context: object, nodes: readonly FieldNode[]) => {
-    const byNode = plannedJoined.get(context);
-    return byNode !== undefined && nodes.every((node) => byNode.get(node) === true);
-  };
+  const plannedJoined: PlannedJoined = new WeakMap();
   const load = (parent: Row, context: OrmaiContext, info: GraphQLResolveInfo) =>
     loadToOne(datamodel, target, keys, parent, context, info);
 
@@ -63,7 +52,7 @@ export function toOneHooks(
         plannedJoined.set(context, byNode);
       }
       byNode.set(position.node, join);
-      if (!join) return nothing;
+      if (!join) return NOTHING;
       const nested = nestedSelection(true);
       // a type in include mode loads every column unless told: leave out those nothing reads
       const omit = nested.select ? undefined : unselectedUnder(datamodel, target, names);
@@ -73,7 +62,7 @@ export function toOneHooks(
     /** The row the parent's query loaded for this very selection, else one batched load. */
     resolve: (parent: Row, _args: unknown, context: OrmaiContext, info: GraphQLResolveInfo) => {
       const loaded = parent[relation];
-      return loaded !== undefined && joined(context, info.fieldNodes)
+      return loaded !== undefined && joinedEverywhere(plannedJoined, context, info.fieldNodes)
         ? loaded
         : load(parent, context, info);
     },
@@ -91,4 +80,43 @@ export function toOneHooks(
       info: GraphQLResolveInfo,
     ) => load(parent, context, info),
   };
+}
+
+// the hooks are made per to-one field of every schema cached: what they share is made once
+const NOTHING: Query = Object.freeze({ select: Object.freeze({}) });
+
+type PlannedJoined = WeakMap<object, Map<FieldNode, boolean>>;
+
+/**
+ * The parent row may carry the relation joined for another selection of it (a connection's
+ * `nodes` and `edges`): only a field whose every node was planned joined reads it.
+ */
+function joinedEverywhere(
+  plannedJoined: PlannedJoined,
+  context: object,
+  nodes: readonly FieldNode[],
+): boolean {
+  const byNode = plannedJoined.get(context);
+  return byNode !== undefined && nodes.every((node) => byNode.get(node) === true);
+}
+
+/** The list relations of a model, per datamodel: shared by every schema's to-one fields to it. */
+const listFields = new WeakMap<Datamodel, Map<string, ReadonlySet<string>>>();
+
+function listFieldsOf(datamodel: Datamodel, model: string): ReadonlySet<string> {
+  let byModel = listFields.get(datamodel);
+  if (!byModel) {
+    byModel = new Map();
+    listFields.set(datamodel, byModel);
+  }
+  let lists = byModel.get(model);
+  if (!lists) {
+    lists = new Set(
+      datamodel.datamodel.models[model]?.fields
+        .filter((field) => field.kind === 'object' && field.isList)
+        .map((field) => field.name),
+    );
+    byModel.set(model, lists);
+  }
+  return lists;
 }

@@ -66,9 +66,28 @@ const CONFIG_STORE_MAPS = [
 export class PothosBuildStatePlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override afterBuild(schema: GraphQLSchema): GraphQLSchema {
     compactExtensions(schema);
+    emptyTypeRefs(this.builder.configStore as unknown as { refs?: unknown });
     clearMaps(this.buildCache as unknown as Record<string, unknown>, BUILD_CACHE_MAPS);
     clearMaps(this.builder.configStore as unknown as Record<string, unknown>, CONFIG_STORE_MAPS);
     return schema;
+  }
+}
+
+/**
+ * What each type ref gathered for the build: its field thunks (which hold the `fields` callbacks
+ * and, through them, every field builder `t`), the callbacks waiting for its config and those
+ * waiting for its fields. Resolvers that close over a ref (Pothos' connection fields do) would
+ * otherwise keep all of that alive with the schema.
+ */
+const TYPE_REF_SETS = ['fields', 'fieldCbs', 'configCallbacks'];
+
+function emptyTypeRefs(configStore: { refs?: unknown }) {
+  if (!(configStore.refs instanceof Set)) return;
+  for (const ref of configStore.refs as Set<Record<string, unknown>>) {
+    clearMaps(ref, TYPE_REF_SETS);
+    if (Array.isArray(ref.interfaces)) ref.interfaces.length = 0;
+    // the type's config, with the options it was declared with (read by the build only)
+    if ('currentConfig' in ref) ref.currentConfig = null;
   }
 }
 
@@ -87,6 +106,8 @@ const isKept = (key: string, value: unknown) =>
   value !== undefined &&
   !BUILD_ONLY_KEYS.has(key) &&
   !(key === 'pothosArgMappers' && Array.isArray(value) && value.length === 0);
+
+const NO_ARGS: readonly never[] = Object.freeze([]);
 
 function compactExtensions(schema: GraphQLSchema) {
   const shared = new Map<string, Extensions>();
@@ -128,6 +149,8 @@ function compactExtensions(schema: GraphQLSchema) {
       for (const field of Object.values(type.getFields())) {
         compact(field as unknown as WithExtensions);
         for (const arg of field.args) compact(arg as unknown as WithExtensions);
+        // most fields take no arguments: one empty list for all of them, not one each
+        if (field.args.length === 0) (field as { args: readonly unknown[] }).args = NO_ARGS;
       }
     } else if (isInputObjectType(type)) {
       for (const field of Object.values(type.getFields()))
