@@ -27,9 +27,9 @@ describe('statement names', () => {
   });
 
   it('prepares nothing behind PgBouncer in transaction mode', () => {
-    expect(preparesStatements('postgresql://u@h:6432/db?pgbouncer=true')).toBe(false);
-    expect(preparesStatements('postgresql://u@h:5432/db')).toBe(true);
-    expect(preparesStatements('postgresql://u@h:5432/db?schema=app')).toBe(true);
+    expect(preparesStatements(new URL('postgresql://u@h:6432/db?pgbouncer=true'))).toBe(false);
+    expect(preparesStatements(new URL('postgresql://u@h:5432/db'))).toBe(true);
+    expect(preparesStatements(new URL('postgresql://u@h:5432/db?schema=app'))).toBe(true);
   });
 });
 

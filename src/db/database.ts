@@ -309,7 +309,7 @@ async function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres'
     adapter: new PrismaPg(pool, {
       schema,
       // typed as always naming; adapter-pg passes undefined on, which node-postgres sends unnamed
-      ...(preparesStatements(options.url)
+      ...(preparesStatements(url)
         ? { statementNameGenerator: statementNames() as (query: { sql: string }) => string }
         : {}),
     }) as unknown as SqlDriverAdapterFactory,

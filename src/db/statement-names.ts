@@ -43,10 +43,6 @@ export function statementNames(
  * transaction mode (named by `pgbouncer=true` in the URL, as Prisma's own engines read it), where a
  * statement prepared on one server connection is missing on the next.
  */
-export function preparesStatements(url: string): boolean {
-  try {
-    return new URL(url).searchParams.get('pgbouncer') !== 'true';
-  } catch {
-    return true;
-  }
+export function preparesStatements(url: URL): boolean {
+  return url.searchParams.get('pgbouncer') !== 'true';
 }
