@@ -1,8 +1,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OrmaiApp } from '../../src/app.js';
+import { readPrismaSchema } from '../../src/prisma/read-schema.js';
 import { saasDomainTools } from './domain-tools.js';
-import { getDatamodel } from './generated/pothos-prisma-types.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { saasPolicy } from './policy.js';
 import { isSeeded, resetExampleData, seedExample } from './seed.js';
@@ -12,7 +12,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The multi-tenant example: its Prisma client, migrations, seed and policy. */
 export const saasApp: OrmaiApp = {
   name: 'saas',
-  datamodel: getDatamodel(),
+  // read from the schema itself: Pothos's generated datamodel leaves out table and column names,
+  // without which a read cannot be compiled into one statement (src/data-access/json-read.ts)
+  datamodel: readPrismaSchema(join(here, 'prisma', 'schema.prisma')),
   migrationsDir: join(here, 'prisma', 'migrations'),
   createPrismaClient: (adapter, options) =>
     new PrismaClient({ adapter: adapter as never, ...options }) as never,

@@ -12,7 +12,8 @@ export interface RowCheck {
   test(row: Record<string, unknown>): boolean;
 }
 
-type Condition = { column: string; value: unknown };
+/** `column = value`, or `column IS NULL` when value is null: one condition of an exact scope. */
+export type ExactCondition = { column: string; value: unknown };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** String columns whose `=` in PostgreSQL is JavaScript's `===` (char pads, citext folds case). */
@@ -25,16 +26,26 @@ const EXACT_TEXT = new Set(['Text', 'VarChar']);
  * parent), ranges, `in`, case-insensitive modes, OR and NOT, dates and decimals keep their query.
  */
 export function exactRowCheck(model: DatamodelModel, where: WhereData): RowCheck | null {
-  const fields = new Map(model.fields.map((field) => [field.name, field]));
-  const conditions: Condition[] = [];
-  if (!collect(where, fields, conditions)) return null;
+  const conditions = exactConditions(model, where);
+  if (!conditions) return null;
   return {
     columns: [...new Set(conditions.map((condition) => condition.column))],
     test: (row) => conditions.every(({ column, value }) => row[column] === value),
   };
 }
 
-function collect(where: WhereData, fields: Map<string, DatamodelField>, out: Condition[]): boolean {
+/** The conditions of `where` when it is of the shape `exactRowCheck` decides, else null. */
+export function exactConditions(model: DatamodelModel, where: WhereData): ExactCondition[] | null {
+  const fields = new Map(model.fields.map((field) => [field.name, field]));
+  const conditions: ExactCondition[] = [];
+  return collect(where, fields, conditions) ? conditions : null;
+}
+
+function collect(
+  where: WhereData,
+  fields: Map<string, DatamodelField>,
+  out: ExactCondition[],
+): boolean {
   for (const [key, value] of Object.entries(where)) {
     if (key === 'AND') {
       const items = Array.isArray(value) ? value : [value];

@@ -26,6 +26,7 @@ import { rootFieldModels } from '../schema/root-fields.js';
 import { auditPlugin } from './audit-plugin.js';
 import { type AuthOptions, principalFromAuthorization, requireKnownRole } from './auth.js';
 import { bodyLimitPlugin } from './body-limit-plugin.js';
+import { compiledReadPlugin } from './compiled-read-plugin.js';
 import { dataScopePlugin } from './data-scope-plugin.js';
 import {
   auditUnavailableError,
@@ -71,6 +72,11 @@ export interface GatewayOptions {
    * served at start); default: the widest of this policy. A reloaded policy keeps the connections.
    */
   connectionTimeoutMs?: number;
+  /**
+   * Answer a plain query in one SQL statement, without the executor (default true; see
+   * schema/compiled-read.ts). Off, every query runs through the resolvers: the same answers.
+   */
+  compiledReads?: boolean;
 }
 
 export interface Gateway {
@@ -434,6 +440,16 @@ export function createGateway(options: GatewayOptions): Gateway {
             }),
           ]
         : []),
+      // before the data scope, which wraps it: its one statement runs in the principal's scope
+      ...(options.compiledReads === false
+        ? []
+        : [
+            compiledReadPlugin({
+              policyFor,
+              connectionTimeoutMs: roleTimeouts ? connectionTimeoutMs : 0,
+              ...(options.naming ? { naming: options.naming } : {}),
+            }),
+          ]),
       dataScopePlugin({ datamodel: runtime.app.datamodel, policyFor }),
       ...(roleTimeouts ? [statementTimeoutPlugin({ connectionTimeoutMs, policyFor })] : []),
       ...(options.audit

@@ -63,6 +63,8 @@ export interface TestAppOptions {
   policy?: Policy;
   /** Record every call: the table, a JSONL file and memory. */
   audit?: boolean;
+  /** false: every query through the executor (the gateway's `compiledReads`). */
+  compiledReads?: boolean;
 }
 
 /** Registers beforeAll/afterAll for a database of `kind` and returns a handle filled in beforeAll. */
@@ -118,6 +120,7 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
       jwtSecret: JWT_SECRET,
       logger: createLogger('silent'),
       ...(audit ? { audit: audit.log } : {}),
+      ...(testOptions.compiledReads === false ? { compiledReads: false } : {}),
     });
     // without a sub or tenant, the app's first dev principal's (saas: user 1 of tenant 1)
     const fallback = example.devPrincipals?.[0] ?? { sub: '1', tenantId: 1 };

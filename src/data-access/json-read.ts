@@ -1,0 +1,276 @@
+import type { Datamodel, DatamodelField, DatamodelModel } from '../policy/datamodel.js';
+import { activeDatamodel, activeRowScope } from './data-scope.js';
+import { exactConditions } from './row-check.js';
+
+/**
+ * A read answered by one SQL statement that returns its rows as JSON, shaped as the response wants
+ * them (keys in the asked order, relations nested): what PostGraphile and Hasura do for a whole
+ * query. The caller says what to select; the row scope of every model the statement reads is added
+ * here, from the active data scope, exactly as the scoped Prisma client adds it.
+ */
+export interface JsonRead {
+  selection: JsonSelection;
+  /** A lookup by key: the key fields and their values; absent for a list. */
+  key?: Readonly<Record<string, unknown>>;
+  orderBy: readonly JsonOrder[];
+  take: number;
+}
+
+export interface JsonSelection {
+  model: string;
+  entries: readonly JsonEntry[];
+}
+
+/** One key of a row's JSON object: a column, a constant (`__typename`), or a relation. */
+export type JsonEntry =
+  | { key: string; column: string }
+  | { key: string; constant: string }
+  | { key: string; toOne: JsonRelation }
+  | { key: string; list: JsonRelation & { orderBy: readonly JsonOrder[]; take: number } };
+
+export interface JsonRelation {
+  /** This model's field equals the target's field, for every pair. */
+  keys: readonly { localField: string; targetField: string }[];
+  selection: JsonSelection;
+}
+
+export interface JsonOrder {
+  field: string;
+  direction: 'asc' | 'desc';
+}
+
+/** What runs the statement: the request's scoped Prisma client. */
+export interface RawSqlClient {
+  $queryRawUnsafe<Row>(query: string, ...values: unknown[]): Promise<Row[]>;
+}
+
+export interface JsonStatement {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * The statement of `read`, with the row scope of each model it reads ANDed in; null when it
+ * cannot be written for the active scope: a scope of another shape than `row-check.ts` decides
+ * exactly (those keep Prisma's query), a column type whose JSON would differ from what the
+ * executor returns, a many-to-many relation, or a datamodel that does not name its tables and
+ * columns (Pothos's generated one has no `@map`s).
+ */
+export function jsonReadStatement(read: JsonRead): JsonStatement | null {
+  const datamodel = activeDatamodel();
+  return datamodel ? jsonStatement(datamodel, read) : null;
+}
+
+/** The rows of a `jsonReadStatement` (an array, ordered, at most its `take`). */
+export async function runJsonRead(
+  client: RawSqlClient,
+  statement: JsonStatement,
+): Promise<unknown[]> {
+  const [row] = await client.$queryRawUnsafe<{ rows: string }>(statement.text, ...statement.values);
+  return JSON.parse(row!.rows) as unknown[];
+}
+
+/** The statement of `read` under the active scope, or null (see `jsonReadStatement`). */
+export function jsonStatement(datamodel: Datamodel, read: JsonRead): JsonStatement | null {
+  const writer = new StatementWriter(datamodel);
+  const text = writer.root(read);
+  return text === null ? null : { text, values: writer.values };
+}
+
+/** json_build_object takes at most 100 arguments: 50 keys. */
+const MAX_KEYS = 50;
+/** A GraphQL name: safe to write into the statement as a literal. */
+const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+const ISO_8601 = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+class StatementWriter {
+  readonly values: unknown[] = [];
+  #aliases = 0;
+
+  constructor(private readonly datamodel: Datamodel) {}
+
+  root(read: JsonRead): string | null {
+    const model = this.#model(read.selection.model);
+    if (!model) return null;
+    const alias = this.#alias();
+    const object = this.#object(read.selection, model, alias);
+    const scope = this.#scope(read.selection.model, model, alias);
+    if (object === null || scope === null) return null;
+    const conditions = [...scope];
+    for (const [field, value] of Object.entries(read.key ?? {})) {
+      const column = this.#column(model, field);
+      if (!column) return null;
+      conditions.push(`${alias}.${column} = ${this.#value(value)}`);
+    }
+    const rows = this.#rows(
+      this.#table(read.selection.model, model),
+      model,
+      alias,
+      object,
+      conditions,
+      read.orderBy,
+      read.take,
+    );
+    return rows === null ? null : `SELECT (${rows})::text AS rows`;
+  }
+
+  /** `SELECT coalesce(json_agg(…), '[]')` over the rows, in order, at most `take`. */
+  #rows(
+    from: string,
+    model: DatamodelModel,
+    alias: string,
+    object: string,
+    conditions: string[],
+    orderBy: readonly JsonOrder[],
+    take: number,
+  ): string | null {
+    const columns: string[] = [];
+    for (const { field } of orderBy) {
+      const column = this.#column(model, field);
+      if (!column) return null;
+      columns.push(`${alias}.${column}`);
+    }
+    // the sort keys go out with each row so the aggregate keeps the order the LIMIT was taken in
+    const keys = columns.map((column, index) => `, ${column} AS o${index}`).join('');
+    const order = (name: (index: number) => string) =>
+      orderBy.length === 0
+        ? ''
+        : ` ORDER BY ${orderBy.map((key, index) => `${name(index)} ${sortOf(key.direction)}`).join(', ')}`;
+    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+    const inner = `SELECT ${object} AS j${keys} FROM ${from} ${alias}${where}${order((index) => columns[index]!)} LIMIT ${Math.floor(take)}`;
+    return `SELECT coalesce(json_agg(s.j${order((index) => `s.o${index}`)}), '[]'::json) FROM (${inner}) s`;
+  }
+
+  #object(selection: JsonSelection, model: DatamodelModel, alias: string): string | null {
+    if (selection.entries.length === 0 || selection.entries.length > MAX_KEYS) return null;
+    const parts: string[] = [];
+    for (const entry of selection.entries) {
+      if (!NAME.test(entry.key)) return null;
+      const value = this.#entry(entry, model, alias);
+      if (value === null) return null;
+      parts.push(`'${entry.key}', ${value}`);
+    }
+    return `json_build_object(${parts.join(', ')})`;
+  }
+
+  #entry(entry: JsonEntry, model: DatamodelModel, alias: string): string | null {
+    if ('column' in entry) {
+      const field = model.fields.find((candidate) => candidate.name === entry.column);
+      const column = field && this.#column(model, field.name);
+      return field && column ? jsonValue(field, `${alias}.${column}`) : null;
+    }
+    if ('constant' in entry) return NAME.test(entry.constant) ? `'${entry.constant}'` : null;
+    const relation = 'toOne' in entry ? entry.toOne : entry.list;
+    const targetName = relation.selection.model;
+    const target = this.#model(targetName);
+    if (!target || relation.keys.length === 0) return null;
+    const targetAlias = this.#alias();
+    const object = this.#object(relation.selection, target, targetAlias);
+    const scope = this.#scope(targetName, target, targetAlias);
+    if (object === null || scope === null) return null;
+    const conditions: string[] = [];
+    for (const { localField, targetField } of relation.keys) {
+      const local = this.#column(model, localField);
+      const remote = this.#column(target, targetField);
+      if (!local || !remote) return null;
+      conditions.push(`${targetAlias}.${remote} = ${alias}.${local}`);
+    }
+    conditions.push(...scope);
+    if ('toOne' in entry) {
+      return `(SELECT ${object} FROM ${this.#table(targetName, target)} ${targetAlias} WHERE ${conditions.join(' AND ')} LIMIT 1)`;
+    }
+    const rows = this.#rows(
+      this.#table(targetName, target),
+      target,
+      targetAlias,
+      object,
+      conditions,
+      entry.list.orderBy,
+      entry.list.take,
+    );
+    return rows === null ? null : `(${rows})`;
+  }
+
+  /** The model's row scope as SQL conditions on `alias`, or null when it is of another shape. */
+  #scope(name: string, model: DatamodelModel, alias: string): string[] | null {
+    const where = activeRowScope(name);
+    if (Object.keys(where).length === 0) return [];
+    const conditions = exactConditions(model, where);
+    if (!conditions) return null;
+    const out: string[] = [];
+    for (const { column, value } of conditions) {
+      const name = this.#column(model, column);
+      if (!name) return null;
+      out.push(
+        value === null ? `${alias}.${name} IS NULL` : `${alias}.${name} = ${this.#value(value)}`,
+      );
+    }
+    return out;
+  }
+
+  #value(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  #alias(): string {
+    return `t${this.#aliases++}`;
+  }
+
+  #model(name: string): DatamodelModel | null {
+    const model = this.datamodel.datamodel.models[name];
+    // a datamodel without dbName keys may hide an @map: its column names cannot be trusted
+    if (!model || !('dbName' in model) || model.fields.some((field) => !('dbName' in field)))
+      return null;
+    return model;
+  }
+
+  #column(model: DatamodelModel, name: string): string | null {
+    const field = model.fields.find((candidate) => candidate.name === name);
+    if (!field || field.kind === 'object') return null;
+    return quote(field.dbName ?? field.name);
+  }
+
+  /** The table, named as the connection's search_path finds it unless `@@schema` says. */
+  #table(name: string, model: DatamodelModel): string {
+    const table = quote(model.dbName ?? name);
+    return model.schema ? `${quote(model.schema)}.${table}` : table;
+  }
+}
+
+/**
+ * A column as the JSON value GraphQL returns for it (the executor's serialisation of what Prisma
+ * reads), or null for a type whose JSON would differ: numbers and text as they are, BigInt as its
+ * digits, a DateTime of millisecond precision as `toISOString()` writes it. Float, Decimal, Json,
+ * Bytes, lists and other natives keep the executor.
+ */
+function jsonValue(field: DatamodelField, column: string): string | null {
+  if (field.isList) return null;
+  if (field.kind === 'enum') return column;
+  if (field.kind !== 'scalar') return null;
+  const native = field.nativeType?.[0];
+  const precision = Number(field.nativeType?.[1]?.[0] ?? 3);
+  switch (field.type) {
+    case 'String':
+    case 'Boolean':
+      return column;
+    case 'Int':
+      // an oid is a number to Prisma but text to json_build_object
+      return native === undefined || native === 'Integer' || native === 'SmallInt' ? column : null;
+    case 'BigInt':
+      return `${column}::text`;
+    case 'DateTime':
+      if (native === undefined || native === 'Date' || (native === 'Timestamp' && precision <= 3))
+        return `to_char(${column}, ${ISO_8601})`;
+      if (native === 'Timestamptz' && precision <= 3)
+        return `to_char(${column} AT TIME ZONE 'UTC', ${ISO_8601})`;
+      return null;
+    default:
+      return null;
+  }
+}
+
+const sortOf = (direction: 'asc' | 'desc') =>
+  direction === 'asc' ? 'ASC NULLS LAST' : 'DESC NULLS FIRST';
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
