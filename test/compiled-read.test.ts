@@ -3,6 +3,7 @@
 // same request to the gateway (fast path on) and to a second gateway over the same runtime with
 // `compiledReads: false`, and compares the response text, on every example and dev principal.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonValue } from '../src/data-access/json-read.js';
 import type { CompiledPolicy } from '../src/policy/compile-policy.js';
 import type { Principal } from '../src/policy/principal.js';
 import { modelNames } from '../src/schema/naming.js';
@@ -49,6 +50,33 @@ describe.each(DATABASE_KINDS)('compiled reads on %s', (kind) => {
       const slow = await send(executorOnly);
       return { fast, slow, statements, compiled: statements.some((s) => s.startsWith(COMPILED)) };
     }
+
+    // the examples have no timestamptz or date column: their JSON is checked here against the
+    // Date the executor would serialise (Prisma reads a timestamptz as its instant, a date as UTC midnight)
+    it.each([
+      ['Timestamptz', `'2024-03-01 12:34:56.789+02'::timestamptz`, '2024-03-01T10:34:56.789Z'],
+      ['Timestamp', `'2024-03-01 12:34:56.789'::timestamp`, '2024-03-01T12:34:56.789Z'],
+      ['Date', `'2024-03-01'::date`, '2024-03-01T00:00:00.000Z'],
+    ])('a %s column is written as toISOString() writes it', async (native, literal, expected) => {
+      const field = {
+        name: 'at',
+        kind: 'scalar',
+        type: 'DateTime',
+        isList: false,
+        nativeType: [native, native === 'Date' ? [] : ['3']],
+      } as never;
+      const [row] = await app.sql<{ j: unknown }>(
+        `SELECT json_build_object('at', ${jsonValue(field, literal)})::text AS j`,
+      );
+      expect(JSON.parse(row!.j as string)).toEqual({ at: new Date(expected).toISOString() });
+      // a precision the executor's Date cannot hold (microseconds) keeps the executor
+      const micro = jsonValue(
+        { ...(field as object), nativeType: [native, ['6']] } as never,
+        literal,
+      );
+      if (native === 'Date') expect(micro).toEqual(expect.any(String));
+      else expect(micro).toBeNull();
+    });
 
     const principals = example.devPrincipals ?? [];
 
@@ -152,7 +180,9 @@ function selectionOf(
       const nested = selectionOf(policy, datamodel, relation.target, depth - 1, 3);
       if (!nested) continue;
       if (parts.length >= 24) break;
-      parts.push(relation.list ? `${name}(first: 3) { ${nested} }` : `${name} { ${nested} }`);
+      // a list in a one-level selection takes `first`; the two-level one's top lists the default
+      const first = depth === 1 ? '(first: 3)' : '';
+      parts.push(relation.list ? `${name}${first} { ${nested} }` : `${name} { ${nested} }`);
     }
   }
   return parts.length > 0 ? parts.join(' ') : null;

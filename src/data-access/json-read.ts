@@ -244,7 +244,7 @@ class StatementWriter {
  * digits, a DateTime of millisecond precision as `toISOString()` writes it. Float, Decimal, Json,
  * Bytes, lists and other natives keep the executor.
  */
-function jsonValue(field: DatamodelField, column: string): string | null {
+export function jsonValue(field: DatamodelField, column: string): string | null {
   if (field.isList) return null;
   if (field.kind === 'enum') return column;
   if (field.kind !== 'scalar') return null;

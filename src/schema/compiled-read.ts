@@ -239,6 +239,8 @@ class Planner {
       }
     }
     if (orderBy.length === 0) orderBy = this.#orderBy(model, definitions, null)!;
+    // without a key the rows have no one order both paths would agree on
+    if (orderBy.length === 0) return null;
     const connection: ListPlan['connection'] = [];
     let nodes: { selection: JsonSelection; redactions: Redactions | null } | null = null;
     const keys = new Set<string>();
@@ -336,7 +338,7 @@ class Planner {
           return null;
         }
       }
-      if (!orderBy) return null;
+      if (!orderBy?.length) return null;
       entries.push({ key, list: { ...joined, orderBy, take } });
     }
     const redacted = redactions.fields.length > 0 || redactions.nested.length > 0;
