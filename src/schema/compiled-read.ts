@@ -137,7 +137,7 @@ function planOperation(
     variableTypes.set(definition.variable.name.value, type);
   }
   const planner = new Planner(schema, policy, variableTypes);
-  const rootFields = rootFieldModels(policy, naming);
+  const rootFields = rootReadsOf(policy, naming);
   const queryType = schema.getQueryType();
   if (!queryType) return null;
   const roots: RootPlan[] = [];
@@ -197,7 +197,7 @@ function complexityOf(
 }
 
 /** Root field name → the model it reads and how (`order` one row, `orders` a connection). */
-function rootFieldModels(policy: CompiledPolicy, naming: NamingOptions | undefined) {
+function rootReadsOf(policy: CompiledPolicy, naming: NamingOptions | undefined) {
   const fields = new Map<string, { model: CompiledModel; kind: 'list' | 'single' }>();
   for (const model of policy.models.values()) {
     const names = modelNames(model.name, naming);
