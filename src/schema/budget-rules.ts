@@ -15,7 +15,7 @@ import {
   TokenKind,
   type ValidationContext,
 } from 'graphql';
-import { OrmaiError } from '../errors.js';
+import { OrmaiError, validationError } from '../errors.js';
 import type { Budgets } from '../policy/types.js';
 
 /** A budget rejection: names the budget, its limit, what was asked, and how to fit. */
@@ -290,4 +290,35 @@ export function budgetRule(context: ValidationContext): ASTVisitor {
       }
     },
   };
+}
+
+/**
+ * The rows a list returns for its `first`: the default when absent, else 1 to `maxTake`; below is
+ * a VALIDATION_ERROR, above QUERY_BUDGET_EXCEEDED (never truncation).
+ */
+export function listTake(
+  budgets: Pick<Budgets, 'defaultTake' | 'maxTake'>,
+  first: number | null | undefined,
+  argName = 'first',
+): number {
+  const take = first ?? budgets.defaultTake;
+  if (take < 1) {
+    throw validationError(`${argName} must be at least 1`, argName, [
+      `pass ${argName} between 1 and ${budgets.maxTake}`,
+    ]);
+  }
+  if (take > budgets.maxTake) {
+    throw new OrmaiError(
+      'QUERY_BUDGET_EXCEEDED',
+      `${argName}: ${take} is over the limit of ${budgets.maxTake} rows per list`,
+      {
+        retryable: true,
+        hints: [
+          `pass ${argName} of at most ${budgets.maxTake} and page with after: pageInfo.endCursor`,
+        ],
+        details: { budget: 'max_rows', limit: budgets.maxTake, requested: take },
+      },
+    );
+  }
+  return take;
 }

@@ -4,7 +4,7 @@ import PrismaPlugin, { queryFromInfo } from '@pothos/plugin-prisma';
 // for its connection helpers only (see the plugin list below)
 import '@pothos/plugin-relay';
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
-import { OrmaiError, unwrap, validationError } from '../errors.js';
+import { OrmaiError, unwrap } from '../errors.js';
 import BuildStatePlugin from '../plugins/build-state/index.js';
 import RedactionPlugin from '../plugins/redaction/index.js';
 import type { CompiledModel, CompiledPolicy, RelationKey } from '../policy/compile-policy.js';
@@ -12,6 +12,7 @@ import type { Datamodel } from '../policy/datamodel.js';
 import { describeSchema } from '../policy/describe.js';
 import { addAggregateFields } from './aggregates.js';
 import { addAuditRecords } from './audit-records.js';
+import { listTake } from './budget-rules.js';
 import { delegateOf, type OrmaiContext } from './context.js';
 import { CursorCodec, keysetAfter, prismaOrderBy } from './cursor.js';
 import { addEnumTypes, explainEnumErrors } from './enums.js';
@@ -123,28 +124,7 @@ export function buildSchema(options: BuildSchemaOptions): GraphQLSchema {
     whereInputs: new Map(),
     orderByInputs: new Map(),
     typeName: (name) => ormaiTypeName(name, options.naming),
-    takeOf: (first, argName = 'first') => {
-      const take = first ?? budgets.defaultTake;
-      if (take < 1) {
-        throw validationError(`${argName} must be at least 1`, argName, [
-          `pass ${argName} between 1 and ${budgets.maxTake}`,
-        ]);
-      }
-      if (take > budgets.maxTake) {
-        throw new OrmaiError(
-          'QUERY_BUDGET_EXCEEDED',
-          `${argName}: ${take} is over the limit of ${budgets.maxTake} rows per list`,
-          {
-            retryable: true,
-            hints: [
-              `pass ${argName} of at most ${budgets.maxTake} and page with after: pageInfo.endCursor`,
-            ],
-            details: { budget: 'max_rows', limit: budgets.maxTake, requested: take },
-          },
-        );
-      }
-      return take;
-    },
+    takeOf: (first, argName = 'first') => listTake(budgets, first, argName),
   };
 
   builder.scalarType('DateTime', dateTimeScalar);

@@ -24,6 +24,7 @@ import {
 } from '../data-access/json-read.js';
 import type { CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
 import { type Redaction, redact } from '../policy/redaction.js';
+import { listTake } from './budget-rules.js';
 import type { OrmaiContext } from './context.js';
 import { modelNames, type NamingOptions } from './naming.js';
 import { checkKeyTenant, readKey } from './row-keys.js';
@@ -403,11 +404,14 @@ function containsVariable(value: ValueNode): boolean {
   return false;
 }
 
-/** `first` as the executor takes it: the default when null, else 1 to the most rows per list. */
+/** `first` as the executor takes it (`listTake`), or undefined where the executor refuses it. */
 function takeOf(policy: CompiledPolicy, first: unknown): number | undefined {
-  if (first === null || first === undefined) return policy.budgets.defaultTake;
-  if (typeof first !== 'number' || !Number.isInteger(first)) return undefined;
-  return first >= 1 && first <= policy.budgets.maxTake ? first : undefined;
+  if (first !== null && first !== undefined && !Number.isInteger(first)) return undefined;
+  try {
+    return listTake(policy.budgets, first as number | null | undefined);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
