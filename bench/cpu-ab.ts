@@ -10,14 +10,24 @@
 //   npx tsx bench/cpu-ab.ts --variants before,work           # A/B: the snapshot against src/
 //   npx tsx bench/cpu-ab.ts --variants work --profile q1.cpuprofile --queries Q1 --rounds 1 --n 500
 //   npx tsx bench/cpu-ab.ts --variants before,work --queries Q4 --concurrency 32
+//   npx tsx bench/cpu-ab.ts --variants work,work+audit --queries Q1   # audit log on (+sql, +jsonl: one sink)
 //
 // Env/flags: --db URL (default postgresql://postgres@127.0.0.1:5432/p4_cpu, created, migrated and
 // seeded on first use), --n requests per variant per round (default 30), --rounds (default 30),
 // --warmup requests per variant (default 100), --queries Q1,Q2 (or Q4), --concurrency requests in
 // flight (default 1: sequential), --endpoints to measure one side of Q4 only (`'ormai MCP'`, to
 // profile it alone).
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -25,6 +35,7 @@ import pg from 'pg';
 import { saasApp } from '../examples/saas/app.js';
 import type * as Mcp from '../src/mcp-bridge/index.js';
 import type { openRuntime, Runtime } from '../src/runtime.js';
+import type * as AuditSetup from '../src/server/audit-setup.js';
 import { signToken } from '../src/server/auth.js';
 import type { Gateway, GatewayOptions } from '../src/server/gateway.js';
 import type * as Http from '../src/server/http-server.js';
@@ -119,8 +130,16 @@ interface Variant {
   served: { fetch(url: string, init: RequestInit): Promise<Response> };
 }
 const variants: Variant[] = [];
+const audits: { close(): Promise<void> }[] = [];
 for (const spec of flags.variants.split(',')) {
-  const [name, appPath] = spec.split(':') as [string, string | undefined];
+  const [named, appPath] = spec.split(':') as [string, string | undefined];
+  // `NAME+audit`: the variant with its audit log on, both sinks, as the bench's ormai+audit;
+  // `NAME+sql` or `NAME+jsonl` with that sink alone
+  const [name, auditSinks] = named.split('+') as [string, string | undefined];
+  const sinks = { audit: ['sql', 'jsonl'], sql: ['sql'], jsonl: ['jsonl'] }[auditSinks ?? ''] as
+    | ('sql' | 'jsonl')[]
+    | undefined;
+  if (auditSinks && !sinks) throw new Error(`${named}: after + comes audit, sql or jsonl`);
   const src = name === 'work' ? join(ROOT, 'src') : join(SNAPSHOTS, name, 'src');
   if (!existsSync(src)) throw new Error(`no snapshot ${name}: run with --snapshot ${name} first`);
   const module = (await import(join(src, 'server', 'gateway.ts'))) as {
@@ -128,10 +147,28 @@ for (const spec of flags.variants.split(',')) {
   };
   const variantRuntime = await runtimeOf(src, appPath);
   const logger = createLogger('warn');
+  const { createAuditLog } = (await import(
+    join(src, 'server', 'audit-setup.ts')
+  )) as typeof AuditSetup;
+  const audit = sinks
+    ? createAuditLog(
+        {
+          app: variantRuntime.app as never,
+          audit: {
+            sinks,
+            jsonlPath: join(mkdtempSync(join(tmpdir(), 'cpu-ab-')), 'audit.jsonl'),
+          },
+        },
+        variantRuntime as never,
+        logger,
+      )
+    : undefined;
+  if (audit) audits.push(audit);
   const gateway = module.createGateway({
     runtime: variantRuntime as never,
     jwtSecret: secret,
     logger,
+    ...(audit ? { audit: audit as never } : {}),
   });
   const { createRouter } = (await import(join(src, 'server', 'router.ts'))) as typeof Router;
   const { toNodeHandler } = (await import(join(src, 'server', 'http-server.ts'))) as typeof Http;
@@ -300,6 +337,7 @@ for (const query of queries) {
   }
 }
 
+for (const audit of audits) await audit.close();
 for (const open of runtimes) await open.close();
 
 async function ensureDatabase(url: string) {

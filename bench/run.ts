@@ -622,6 +622,7 @@ for (const query of queries) {
         fixed(c.p50),
         fixed(c.p99),
         fixed(c.serverCpuMs),
+        fixed(c.databaseCpuMs),
         statements
           ? `${fixed(statements.perRequest, 1)}${statements.sessionPerRequest ? ` (${fixed(statements.perRequest - statements.sessionPerRequest, 1)} + ${fixed(statements.sessionPerRequest, 1)} session)` : ''}`
           : '–',
@@ -639,6 +640,7 @@ for (const query of queries) {
         'p50 ms',
         'p99 ms',
         'CPU ms/req',
+        'DB CPU ms/req',
         'SQL/req',
         'same rows',
         'errors',

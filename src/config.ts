@@ -112,6 +112,11 @@ export interface OrmaiConfig {
      * refused without a record ("too far behind to record this call"), never served unrecorded.
      */
     maxQueue?: number;
+    /**
+     * How long a read's record may wait for others to share its write (default 20 ms; 0 with
+     * `durableReads`): one INSERT and one append for a batch of calls instead of one each.
+     */
+    batchDelayMs?: number;
   };
   /**
    * Requests (GraphQL operations, MCP tool calls) and rows written per tenant and per principal,

@@ -3,6 +3,7 @@
 // autocannon's own histogram rounds to whole milliseconds, too coarse at concurrency 1, so the
 // latency of every 2xx response (hrtime, in ms) is kept and the percentiles are computed here.
 import autocannon, { type Result } from 'autocannon';
+import { postgresCpuMicros } from './postgres-cpu.js';
 
 export interface RequestSpec {
   method: 'GET' | 'POST';
@@ -26,6 +27,8 @@ export interface LoadResult {
   timeouts: number;
   /** CPU time of the server process per response (user + system), when it reports it. */
   serverCpuMs?: number;
+  /** CPU time of the PostgreSQL server per response (every `postgres` process, from /proc). */
+  databaseCpuMs?: number;
 }
 
 function run(url: string, spec: RequestSpec, connections: number, seconds: number) {
@@ -117,11 +120,13 @@ export async function measureInterleaved(
     non2xx: 0,
     timeouts: 0,
     cpuMicros: 0,
+    databaseMicros: 0 as number | undefined,
   }));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < targets.length; k++) {
       const i = (round + k) % targets.length;
       const cpuBefore = await targets[i]!.cpuMicros?.();
+      const databaseBefore = postgresCpuMicros();
       const { latencies, elapsed, result } = await run(
         targets[i]!.url,
         targets[i]!.spec,
@@ -129,6 +134,13 @@ export async function measureInterleaved(
         slice,
       );
       const into = acc[i]!;
+      const databaseAfter = postgresCpuMicros();
+      into.databaseMicros =
+        into.databaseMicros === undefined ||
+        databaseBefore === undefined ||
+        databaseAfter === undefined
+          ? undefined
+          : into.databaseMicros + databaseAfter - databaseBefore;
       const cpuAfter = await targets[i]!.cpuMicros?.();
       if (cpuBefore !== undefined && cpuAfter !== undefined) into.cpuMicros += cpuAfter - cpuBefore;
       for (const ms of latencies) into.latencies.push(ms);
@@ -142,6 +154,8 @@ export async function measureInterleaved(
     const result = summarize(options.connections, a.latencies, a.elapsed, a);
     if (targets[i]!.cpuMicros && result.responses > 0)
       result.serverCpuMs = Math.round((a.cpuMicros / 1000 / result.responses) * 1000) / 1000;
+    if (a.databaseMicros !== undefined && result.responses > 0)
+      result.databaseCpuMs = Math.round((a.databaseMicros / 1000 / result.responses) * 1000) / 1000;
     return result;
   });
 }

@@ -6,6 +6,11 @@ export interface AuditLogOptions {
   /** Records waiting per sink at most; past it, calls are refused rather than records dropped. */
   maxQueue?: number;
   batchSize?: number;
+  /**
+   * How long a record may wait for others to share its batch (default 20 ms; 0 with `durableReads`,
+   * whose callers wait for the write). A full batch is written at once, and `flush` writes at once.
+   */
+  batchDelayMs?: number;
   /** Refuse reads too while a sink cannot be written (default true); writes are always refused. */
   failClosedReads?: boolean;
   /** `acceptCall` waits until the record is written (see the config's `audit.durableReads`). */
@@ -34,6 +39,9 @@ export class AuditQueueFullError extends AuditUnavailableError {
   }
 }
 
+/** A read's record waits this long at most for others to share its batch. */
+const DEFAULT_BATCH_DELAY_MS = 20;
+
 interface SinkQueue {
   sink: AuditSink;
   pending: AuditEntry[];
@@ -54,6 +62,7 @@ export class AuditLog {
   readonly #queues: SinkQueue[];
   readonly #maxQueue: number;
   readonly #batchSize: number;
+  readonly #batchDelayMs: number;
   readonly #failClosedReads: boolean;
   /** Records a caller waits for (`record`): how many sinks have yet to write each. */
   readonly #waiting = new Map<AuditEntry, { remaining: number; written: () => void }>();
@@ -69,6 +78,8 @@ export class AuditLog {
     }));
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#batchSize = options.batchSize ?? 200;
+    this.#batchDelayMs =
+      options.batchDelayMs ?? (options.durableReads ? 0 : DEFAULT_BATCH_DELAY_MS);
     this.#failClosedReads = options.failClosedReads ?? true;
   }
 
@@ -140,7 +151,7 @@ export class AuditLog {
     }
     for (const queue of queues) {
       queue.pending.push(entry);
-      if (queue.healthy && !queue.draining) this.#drain(queue);
+      this.#schedule(queue);
     }
     return { entry, queues: queues.length };
   }
@@ -173,16 +184,24 @@ export class AuditLog {
   async flush(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      // records waiting for their batch delay are written now
+      for (const queue of this.#queues) {
+        if (queue.healthy && !queue.draining && queue.pending.length > 0) this.#drain(queue);
+      }
       await Promise.all(this.#queues.map((queue) => queue.draining));
       const waiting = this.#queues.filter((queue) => queue.pending.length > 0);
       if (waiting.length === 0) return;
-      if (Date.now() > deadline) {
+      const overdue = Date.now() > deadline;
+      // records accepted meanwhile, or left by a partial write: written at once
+      if (!overdue && waiting.every((queue) => queue.healthy)) continue;
+      if (overdue) {
         throw new AuditUnavailableError(
           `audit records could not be written: ${waiting.map((q) => `${q.sink.name} ${q.pending.length}`).join(', ')} waiting (${String(
             (waiting[0]!.lastError as Error | undefined)?.message ?? 'no error',
           )})`,
         );
       }
+      // a failed sink is tried again now, not after its backoff
       for (const queue of waiting) if (!queue.draining) this.#drain(queue);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -199,12 +218,28 @@ export class AuditLog {
     }
   }
 
+  /**
+   * Starts the queue's next write: at once when a batch is full or nothing should wait, else after
+   * the batch delay, so the records of requests that follow share the write: one statement, one
+   * commit, one append for all of them instead of one each (most of a read's audit cost).
+   */
+  #schedule(queue: SinkQueue) {
+    // a write under way schedules the next when it ends; a failed sink retries on its own timer
+    if (!queue.healthy || queue.draining) return;
+    if (this.#batchDelayMs === 0 || queue.pending.length >= this.#batchSize) {
+      this.#drain(queue);
+    } else if (!queue.timer) {
+      queue.timer = setTimeout(() => this.#drain(queue), this.#batchDelayMs);
+    }
+  }
+
   #drain(queue: SinkQueue) {
     clearTimeout(queue.timer);
     queue.timer = undefined;
     queue.draining = (async () => {
       // a microtask later, so records accepted in the same tick share a batch
       await Promise.resolve();
+      // full batches go at once; a partial one waits for the next turn (#schedule)
       while (queue.pending.length > 0) {
         const batch = queue.pending.slice(0, this.#batchSize);
         let written: number;
@@ -225,11 +260,12 @@ export class AuditLog {
         if (!queue.healthy) this.options.onRecover?.(queue.sink.name);
         queue.healthy = true;
         queue.retryDelay = 100;
+        if (this.#batchDelayMs > 0 && queue.pending.length < this.#batchSize) break;
       }
     })().finally(() => {
       queue.draining = undefined;
-      // a record accepted while this drain was finishing would otherwise wait for the next one
-      if (queue.healthy && queue.pending.length > 0 && !queue.timer) this.#drain(queue);
+      // records accepted while this write was under way
+      if (queue.pending.length > 0) this.#schedule(queue);
     });
   }
 }

@@ -2,12 +2,34 @@ import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import { type AuditEntry, resultDigest, sanitizeInputs } from './record.js';
 
+/**
+ * The decisions of each role set's policy, by the models a call touched: the same for every call
+ * of one operation, so built once. Entries are not changed once made, so they share them.
+ */
+const decisionsByPolicy = new WeakMap<CompiledPolicy, Map<string, Record<string, unknown>>>();
+
 /** What policy did for the models a call touched: scopes applied, fields redacted, budgets in force. */
 export function decisionsFor(
   policy: CompiledPolicy | null,
   models: string[],
 ): Record<string, unknown> {
   if (!policy) return {};
+  let byModels = decisionsByPolicy.get(policy);
+  if (!byModels) {
+    byModels = new Map();
+    decisionsByPolicy.set(policy, byModels);
+  }
+  const key = models.join(',');
+  let decisions = byModels.get(key);
+  if (!decisions) {
+    decisions = policyDecisions(policy, models);
+    // a process that is asked about ever new model lists keeps a bounded number of them
+    if (byModels.size < 1000) byModels.set(key, decisions);
+  }
+  return decisions;
+}
+
+function policyDecisions(policy: CompiledPolicy, models: string[]): Record<string, unknown> {
   const scopes: Record<string, unknown> = {};
   const redactions: Record<string, Record<string, string>> = {};
   for (const name of models) {

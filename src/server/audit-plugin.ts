@@ -150,7 +150,34 @@ function describeOperation(
   query: string | undefined,
   operationName: string | null | undefined,
   parsed: DocumentNode | undefined,
-) {
+): OperationDescription {
+  if (!parsed) return describeDocument(query, operationName, undefined);
+  // a parsed document comes from GraphQL's parse cache: described once per operation name
+  let byName = descriptions.get(parsed);
+  if (!byName) {
+    byName = new Map();
+    descriptions.set(parsed, byName);
+  }
+  let description = byName.get(operationName ?? '');
+  if (!description) {
+    description = describeDocument(query, operationName, parsed);
+    byName.set(operationName ?? '', description);
+  }
+  return description;
+}
+
+interface OperationDescription {
+  operation: string;
+  rootFields: string[];
+}
+
+const descriptions = new WeakMap<DocumentNode, Map<string, OperationDescription>>();
+
+function describeDocument(
+  query: string | undefined,
+  operationName: string | null | undefined,
+  parsed: DocumentNode | undefined,
+): OperationDescription {
   let document: DocumentNode;
   try {
     document = parsed ?? parse(query ?? '', { noLocation: true, maxTokens: 5000 });

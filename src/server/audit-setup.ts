@@ -30,6 +30,9 @@ export function createAuditLog(config: OrmaiConfig, runtime: Runtime, logger: Lo
       : {}),
     ...(config.audit?.durableReads ? { durableReads: true } : {}),
     ...(config.audit?.maxQueue !== undefined ? { maxQueue: config.audit.maxQueue } : {}),
+    ...(config.audit?.batchDelayMs !== undefined
+      ? { batchDelayMs: config.audit.batchDelayMs }
+      : {}),
     onError: (sink, error) =>
       logger.error(
         { sink, err: error },

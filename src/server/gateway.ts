@@ -161,6 +161,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   );
   const auditReader: AuditReader | undefined = sqlSink ? (query) => sqlSink.page(query) : undefined;
 
+  // the models behind each root field, once per role set's policy (the audit names them per call)
+  const rootModels = new WeakMap<CompiledPolicy, Map<string, string>>();
+  const rootFieldModelsOf = (policy: CompiledPolicy) => {
+    let models = rootModels.get(policy);
+    if (!models) {
+      models = rootFieldModels(policy, options.naming);
+      rootModels.set(policy, models);
+    }
+    return models;
+  };
+
   // a write's audit record goes into the table inside the write's transaction; the other sinks get
   // it once the transaction has committed (see the audit plugin)
   const writes = new WeakMap<Request, AuditRecord[]>();
@@ -462,7 +473,7 @@ export function createGateway(options: GatewayOptions): Gateway {
               policyFor,
               policyVersion: () => engine.version,
               modelsOf: (policy, rootFields) => {
-                const models = rootFieldModels(policy, options.naming);
+                const models = rootFieldModelsOf(policy);
                 return [
                   ...new Set(
                     rootFields.map((field) => models.get(field)).filter((m): m is string => !!m),
