@@ -113,7 +113,7 @@ export interface OrmaiConfig {
      */
     maxQueue?: number;
     /**
-     * How long a read's record may wait for others to share its write (default 20 ms; 0 with
+     * How long a read's record may wait for others to share its write (default 100 ms; 0 with
      * `durableReads`): one INSERT and one append for a batch of calls instead of one each.
      */
     batchDelayMs?: number;

@@ -11,6 +11,7 @@ import { saasApp } from '../examples/saas/app.js';
 import {
   type AuditEntry,
   type AuditRecord,
+  digestMatches,
   GENESIS_HASH,
   JsonlAuditSink,
   resultDigest,
@@ -88,7 +89,7 @@ describe('policy version', () => {
   });
 });
 
-describe('canonicalJson and resultDigest', () => {
+describe('canonicalJson, resultDigest and digestMatches', () => {
   it('writes what the reference does for any JSON-like value, integer-like keys included', () => {
     const jsonish = fc.letrec((tie) => ({
       value: fc.oneof(
@@ -114,17 +115,31 @@ describe('canonicalJson and resultDigest', () => {
     );
   });
 
-  it('digests equal content alike whatever its key order, and differently for any change', () => {
+  it('digests the JSON as the answer carries it, and differently for any change', () => {
     const data = {
       orders: { nodes: [{ id: 1, total: '3.50' }], pageInfo: { hasNextPage: false } },
     };
     const digest = resultDigest(data);
-    expect(digest).toBe(createHash('sha256').update(canonicalJson(data)).digest('hex'));
-    expect(resultDigest(reversedKeys(data))).toBe(digest);
+    expect(digest).toBe(createHash('sha256').update(JSON.stringify(data)).digest('hex'));
+    // an operation answers with its keys in its selection's order: another order is another answer
+    expect(resultDigest(reversedKeys(data))).not.toBe(digest);
     expect(
       resultDigest({ ...data, orders: { ...data.orders, nodes: [{ id: 1, total: '3.51' }] } }),
     ).not.toBe(digest);
     expect(resultDigest(null)).toBe(resultDigest(undefined));
+    // a value JSON.stringify refuses is digested by its canonical JSON, not thrown
+    expect(resultDigest({ n: 10n })).toBe(createHash('sha256').update('{"n":"10"}').digest('hex'));
+  });
+
+  it('matches a recorded digest as this version or an earlier one (canonical JSON) wrote it', () => {
+    const data = { orders: { nodes: [{ total: '3.50', id: 1 }] } };
+    const earlier = createHash('sha256').update(canonicalJson(data)).digest('hex');
+    expect(earlier).not.toBe(resultDigest(data));
+    expect(digestMatches(resultDigest(data), data)).toBe(true);
+    expect(digestMatches(earlier, data)).toBe(true);
+    const changed = { orders: { nodes: [{ total: '3.51', id: 1 }] } };
+    expect(digestMatches(resultDigest(data), changed)).toBe(false);
+    expect(digestMatches(earlier, changed)).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@ export {
   type AuditRecord,
   canonicalJson,
   chainHash,
+  digestMatches,
   GENESIS_HASH,
   resultDigest,
   sanitizeInputs,

@@ -95,13 +95,32 @@ export function contentOf(record: AuditEntry | AuditRecord): AuditEntry {
 const LATER_COLUMNS = ['policy_version', 'result_digest'] as const;
 
 /**
- * The digest of a call's result: sha256 (hex) of its canonical JSON. What is digested: a GraphQL
- * response's `data` (null when absent), a successful MCP tool result's `structuredContent` (an
- * error result has no digest). Record, replay and diff compare these.
+ * The digest of a call's result: sha256 (hex) of its JSON as the answer carries it, keys in the
+ * order the operation selected them. What is digested: a GraphQL response's `data` (null when
+ * absent), a successful MCP tool result's `structuredContent` (an error result has no digest).
+ * Record, replay and diff compare these. The same operation answers with the same key order
+ * whichever way it is executed (a compiled read's text is the executor's, byte for byte), so the
+ * keys are not sorted: sorting cost more than the rest of a read's audit record together.
  */
 export function resultDigest(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    // a value JSON cannot hold as it is (a BigInt a resolver left raw)
+  }
+  return sha256(json ?? canonicalJson(value));
 }
+
+/**
+ * Whether a recorded digest is this result's: as `resultDigest` has it, or as earlier versions
+ * recorded it (sha256 of the canonical JSON, keys sorted).
+ */
+export function digestMatches(recorded: string, value: unknown): boolean {
+  return recorded === resultDigest(value) || recorded === sha256(canonicalJson(value));
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
  * The entry with every free-form part as plain JSON: BigInt and Decimal values as decimal strings,

@@ -1,3 +1,4 @@
+import { digestMatches } from '../audit/record.js';
 import type { Principal } from '../policy/principal.js';
 import type { Ormai } from '../server/create-ormai.js';
 import type { Leak, LeakCheckCall } from '../testing/leaks.js';
@@ -118,7 +119,7 @@ async function judge(
   const bothOk = call.outcome === 'ok' && result.outcome === 'ok';
   if (bothOk && read) {
     if (call.result_digest === null) notes.push('no result digest was recorded');
-    else if (call.result_digest !== result.result_digest) {
+    else if (!digestMatches(call.result_digest, result.result)) {
       differences.push(
         `result_digest: ${short(call.result_digest)} → ${short(result.result_digest)} (the rows or fields returned changed)`,
       );
