@@ -46,9 +46,9 @@ export function decimalText(value: { toFixed(): string }): string {
  */
 export function canonicalJson(value: unknown): string {
   // a copy with every object's keys in order, serialised by the native serialiser: several times
-  // faster than a replacer (a JS call per value) or a serialiser written out in JS, and a result
-  // digest serialises every response. An object with integer-like keys, which an object lists
-  // first whatever order they are set in, sends the whole value the slow way.
+  // faster than a replacer (a JS call per value) or a serialiser written out in JS, and every audit
+  // record is serialised for its chain hash. An object with integer-like keys, which an object
+  // lists first whatever order they are set in, sends the whole value the slow way.
   try {
     return JSON.stringify(sortedCopy(value)) ?? 'null';
   } catch (error) {
