@@ -378,6 +378,12 @@ describe.each(DATABASE_KINDS)('type mapping on %s', (kind) => {
         '{ itemsAggregate(where: { status: { equals: OPEN } }) { sum { counter } avg { counter } } }',
       );
       expect(single.itemsAggregate).toEqual({ sum: { counter: BIG }, avg: { counter: BIG } });
+      // an exact average asked alone still divides the exact sum by the count
+      const averageOnly = await query(app, ADMIN, '{ itemsAggregate { avg { counter amount } } }');
+      expect(averageOnly.itemsAggregate.avg).toEqual({
+        counter: plain(truth!.ac!),
+        amount: plain(truth!.aa!),
+      });
 
       const mcp = await connectMcp(app, ADMIN);
       try {

@@ -1,6 +1,8 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { validationError } from '../errors.js';
 import type { CompiledField, CompiledModel } from '../policy/compile-policy.js';
 import { isExactNumeric } from '../policy/field-types.js';
+import { aggregateAsk } from './aggregate-selection.js';
 import { delegateOf, type OrmaiContext } from './context.js';
 import { exactAverage, exactText } from './exact-decimal.js';
 import { requireFilterWhenAsked } from './lists.js';
@@ -180,28 +182,41 @@ function aggregateResolvers(
       aggregate(args: object): Promise<AggregateRow>;
       groupBy(args: object): Promise<AggregateRow[]>;
     };
-  const numericSelection = () => {
-    const all = Object.fromEntries(numeric.map((field) => [field.name, true]));
-    return numeric.length > 0 ? { _sum: all, _avg: all, _min: all, _max: all } : {};
-  };
-  // an exact average divides the sum by the count of non-null values
-  const counted = () => ({
-    _all: true,
-    ...Object.fromEntries(exact.map((field) => [field.name, true])),
-  });
+  const numericNames = new Set(numeric.map((field) => field.name));
   const exactNames = exact.map((field) => field.name);
+  const named = (fields: Iterable<string>) => {
+    const known = [...fields].filter((name) => numericNames.has(name));
+    return known.length > 0 ? Object.fromEntries(known.map((name) => [name, true])) : undefined;
+  };
+  // what the query reads, in Prisma's words; an exact average divides the exact sum by the count
+  // of non-null values, so it asks for both
+  const selectionOf = (info: GraphQLResolveInfo) => {
+    const ask = aggregateAsk(info.fieldNodes, info.fragments);
+    const exactAverages = exactNames.filter((name) => ask.avg.has(name));
+    const count = named(exactAverages);
+    const selection: Record<string, object | undefined> = {
+      _count: ask.count ? { _all: true, ...count } : count,
+      _sum: named([...ask.sum, ...exactAverages]),
+      _avg: named(ask.avg),
+      _min: named(ask.min),
+      _max: named(ask.max),
+    };
+    const asked = Object.entries(selection).filter(([, value]) => value);
+    // a query that reads no aggregate (only `key`, `__typename`) still sends a valid one
+    return asked.length > 0 ? Object.fromEntries(asked) : { _count: { _all: true } };
+  };
   return {
     averages: (row: AggregateRow) => averages(row, exactNames),
     aggregate: (
       _root: unknown,
       args: { where?: Record<string, unknown> },
       context: OrmaiContext,
+      info: GraphQLResolveInfo,
     ) => {
       requireFilterWhenAsked(model, args.where);
       return delegate(context).aggregate({
         where: where.filter(model, args.where, context.principal),
-        _count: counted(),
-        ...numericSelection(),
+        ...selectionOf(info),
       });
     },
     groupComplexity: (args: { first?: number | null }) => ({
@@ -217,6 +232,7 @@ function aggregateResolvers(
         first?: number | null;
       },
       context: OrmaiContext,
+      info: GraphQLResolveInfo,
     ) => {
       requireFilterWhenAsked(model, args.where);
       const by = [...new Set(args.by)];
@@ -228,8 +244,7 @@ function aggregateResolvers(
       return delegate(context).groupBy({
         by,
         where: where.filter(model, args.where, context.principal),
-        _count: counted(),
-        ...numericSelection(),
+        ...selectionOf(info),
         orderBy: groupOrderBy(args.orderBy, by),
         take: takeOf(args.first),
       });
