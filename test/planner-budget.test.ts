@@ -75,10 +75,11 @@ describe.each(DATABASE_KINDS)('planner budget on %s', (kind) => {
   it('refuses a list over the rows budget before it runs, with the scoped estimate', async () => {
     sent.length = 0;
     const { error, statements } = await refused(SUPPORT, '{ orderItems { nodes { id } } }');
-    // planned, never run
-    expect(onOrderItem().map((statement) => statement.sql.slice(0, 22))).toEqual([
-      'EXPLAIN (FORMAT JSON) ',
-    ]);
+    // planned, never run: the one-statement read planned its statement and, refused, left the
+    // query to the executor, which planned Prisma's and words the refusal
+    const planned = onOrderItem().map((statement) => statement.sql.slice(0, 22));
+    expect(planned.length).toBeGreaterThan(0);
+    expect(planned.every((sql) => sql === 'EXPLAIN (FORMAT JSON) ')).toBe(true);
     expect(error.extensions).toMatchObject({
       code: 'QUERY_BUDGET_EXCEEDED',
       retryable: true,
@@ -122,6 +123,60 @@ describe.each(DATABASE_KINDS)('planner budget on %s', (kind) => {
     expect(explain!.sql).toBe(`EXPLAIN (FORMAT JSON) ${real!.sql}`);
     expect(explain!.args).toEqual(real!.args);
     expect(real!.sql).toMatch(/"tenantId" = \$\d/);
+  });
+
+  it('plans a read answered in one statement: the very statement, from the cache once planned', async () => {
+    const text = '{ customers(first: 3) { nodes { id name orders(first: 2) { id totalCents } } } }';
+    const onCustomer = () => sent.filter((statement) => statement.sql.includes('"Customer"'));
+    sent.length = 0;
+    const before = stats();
+    const data = await query(app, SUPPORT, text);
+    // one statement, json built in SQL, planned with the same text and parameters, then run
+    const [explain, real] = onCustomer();
+    expect(onCustomer()).toHaveLength(2);
+    expect(real!.sql).toMatch(/^SELECT \(SELECT coalesce\(json_agg/);
+    expect(explain!.sql).toBe(`EXPLAIN (FORMAT JSON) ${real!.sql}`);
+    expect(explain!.args).toEqual(real!.args);
+    expect(stats().explained).toBe(before.explained + 1);
+    // the rows are the database's
+    const customers = await app.sql<{ id: number; name: string }>(
+      `SELECT id, name FROM "Customer" WHERE "tenantId" = 1 AND "deletedAt" IS NULL ORDER BY id LIMIT 3`,
+    );
+    expect(data.customers.nodes.map((row: { id: number }) => Number(row.id))).toEqual(
+      customers.map((row) => Number(row.id)),
+    );
+    for (const [index, customer] of customers.entries()) {
+      const orders = await app.sql<{ id: number }>(
+        `SELECT id FROM "Order" WHERE "tenantId" = 1 AND "deletedAt" IS NULL AND "customerId" = $1 ORDER BY id LIMIT 2`,
+        [customer.id],
+      );
+      expect(
+        data.customers.nodes[index].orders.map((row: { id: number }) => Number(row.id)),
+      ).toEqual(orders.map((row) => Number(row.id)));
+    }
+    // asked again: the estimate comes from the cache, and only the statement itself is sent
+    sent.length = 0;
+    const warm = stats();
+    expect(await query(app, SUPPORT, text)).toEqual(data);
+    expect(onCustomer().map((statement) => statement.sql)).toEqual([real!.sql]);
+    expect(stats()).toMatchObject({ explained: warm.explained, cached: warm.cached + 1 });
+  });
+
+  it("refuses a one-statement read over a related model's budget, with the executor's words", async () => {
+    sent.length = 0;
+    // 1,000 live orders per tenant, over Order's 600: a list of 3 is planned as the scan it is
+    const { error, statements } = await refused(SUPPORT, '{ orders(first: 3) { nodes { id } } }');
+    expect(error.extensions).toMatchObject({
+      code: 'QUERY_BUDGET_EXCEEDED',
+      details: { budget: 'max_estimated_rows', limit: 600 },
+    });
+    expect(error.message).toMatch(/Order query to read \d+ rows; the limit is 600/);
+    const onOrder = sent.filter((statement) => statement.sql.includes('"Order"'));
+    expect(onOrder.some((statement) => statement.sql.includes('json_agg'))).toBe(true);
+    expect(onOrder.every((statement) => statement.sql.startsWith('EXPLAIN (FORMAT JSON) '))).toBe(
+      true,
+    );
+    expect(statements.filter((sql) => sql.includes('"Order"'))).toEqual([]);
   });
 
   it("plans with the statement's parameter values", async () => {

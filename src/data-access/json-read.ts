@@ -1,5 +1,6 @@
 import type { Datamodel, DatamodelField, DatamodelModel } from '../policy/datamodel.js';
-import { activeDatamodel, activeRowScope } from './data-scope.js';
+import { activeDatamodel, activeDataScope, activeRowScope } from './data-scope.js';
+import { policyHasPlannerBudget, withPlannerBudget } from './planner-budget.js';
 import { exactConditions } from './row-check.js';
 
 /**
@@ -47,6 +48,9 @@ export interface RawSqlClient {
 export interface JsonStatement {
   text: string;
   values: unknown[];
+  /** The model read at the root, and every model the statement reads (their planner budgets hold). */
+  model: string;
+  reads: readonly string[];
 }
 
 /**
@@ -61,20 +65,33 @@ export function jsonReadStatement(read: JsonRead): JsonStatement | null {
   return datamodel ? jsonStatement(datamodel, read) : null;
 }
 
-/** The rows of a `jsonReadStatement` (an array, ordered, at most its `take`). */
+/**
+ * The rows of a `jsonReadStatement` (an array, ordered, at most its `take`). Under a role set with
+ * a planner budget the statement is planned first, as a model operation's are (planner-budget.ts):
+ * an estimate over the lowest limit of the models it reads refuses it before it runs.
+ */
 export async function runJsonRead(
   client: RawSqlClient,
   statement: JsonStatement,
 ): Promise<unknown[]> {
-  const [row] = await client.$queryRawUnsafe<{ rows: string }>(statement.text, ...statement.values);
-  return JSON.parse(row!.rows) as unknown[];
+  const run = async () => {
+    const [row] = await client.$queryRawUnsafe<{ rows: string }>(
+      statement.text,
+      ...statement.values,
+    );
+    return JSON.parse(row!.rows) as unknown[];
+  };
+  const scope = activeDataScope();
+  if (!scope || !policyHasPlannerBudget(scope.policy)) return run();
+  return withPlannerBudget(scope.policy, scope.datamodel, statement.model, statement.reads, run);
 }
 
 /** The statement of `read` under the active scope, or null (see `jsonReadStatement`). */
 export function jsonStatement(datamodel: Datamodel, read: JsonRead): JsonStatement | null {
   const writer = new StatementWriter(datamodel);
   const text = writer.root(read);
-  return text === null ? null : { text, values: writer.values };
+  if (text === null) return null;
+  return { text, values: writer.values, model: read.selection.model, reads: [...writer.reads] };
 }
 
 /** json_build_object takes at most 100 arguments: 50 keys. */
@@ -85,6 +102,8 @@ const ISO_8601 = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 class StatementWriter {
   readonly values: unknown[] = [];
+  /** The models whose rows the statement reads (each one's row scope is written in). */
+  readonly reads = new Set<string>();
   #aliases = 0;
 
   constructor(private readonly datamodel: Datamodel) {}
@@ -193,6 +212,7 @@ class StatementWriter {
 
   /** The model's row scope as SQL conditions on `alias`, or null when it is of another shape. */
   #scope(name: string, model: DatamodelModel, alias: string): string[] | null {
+    this.reads.add(name);
     const where = activeRowScope(name);
     if (Object.keys(where).length === 0) return [];
     const conditions = exactConditions(model, where);

@@ -1,5 +1,4 @@
 import type { Plugin } from 'graphql-yoga';
-import { policyHasPlannerBudget } from '../data-access/planner-budget.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import { answerOperation, operationPlan } from '../schema/compiled-read.js';
@@ -9,9 +8,10 @@ import type { NamingOptions } from '../schema/naming.js';
 /**
  * Answers a query the data-access point can read in one statement (compiled-read.ts) without the
  * executor; every other operation, and any request the fast path declines, runs as before. It sits
- * before the data-scope plugin, which wraps it: the statement runs in the principal's scope. A role
- * set with a planner budget (EXPLAIN before each list) or a statement timeout below the
- * connection's keeps the executor, whose Prisma calls carry both.
+ * before the data-scope plugin, which wraps it: the statement runs in the principal's scope, and
+ * under the role set's planner budget (json-read.ts plans it first; a refusal falls back to the
+ * executor, which words it). A role set with a statement timeout below the connection's keeps the
+ * executor, whose Prisma calls each run in a transaction that sets it.
  */
 export function compiledReadPlugin(options: {
   policyFor(principal: Principal): CompiledPolicy;
@@ -24,12 +24,7 @@ export function compiledReadPlugin(options: {
       const context = args.contextValue as OrmaiContext;
       if (!context.principal) return;
       const policy = options.policyFor(context.principal);
-      if (
-        policyHasPlannerBudget(policy) ||
-        policy.budgets.statementTimeoutMs < options.connectionTimeoutMs
-      ) {
-        return;
-      }
+      if (policy.budgets.statementTimeoutMs < options.connectionTimeoutMs) return;
       const plan = operationPlan(
         args.schema,
         policy,
