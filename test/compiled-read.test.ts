@@ -7,6 +7,7 @@ import { jsonValue } from '../src/data-access/json-read.js';
 import type { CompiledPolicy } from '../src/policy/compile-policy.js';
 import type { Principal } from '../src/policy/principal.js';
 import { modelNames } from '../src/schema/naming.js';
+import { filterableFields, numericFields } from '../src/schema/parts.js';
 import { createGateway, type Gateway } from '../src/server/gateway.js';
 import { createLogger } from '../src/server/logger.js';
 import { DATABASE_KINDS, EXAMPLE_APPS, JWT_SECRET, useTestApp } from './helpers/runtime.js';
@@ -88,6 +89,7 @@ describe.each(DATABASE_KINDS)('compiled reads on %s', (kind) => {
         const policy = app.gateway.policyFor({ claims: {}, ...principal } as Principal);
         let compiled = 0;
         let total = 0;
+        let groups = 0;
         const check = async (query: string, variables?: Record<string, unknown>) => {
           const result = await both(principal, query, variables);
           const label = `${query} ${JSON.stringify(variables ?? {})}`;
@@ -96,6 +98,7 @@ describe.each(DATABASE_KINDS)('compiled reads on %s', (kind) => {
           total++;
           if (result.compiled) {
             compiled++;
+            if (query.includes('GroupBy(')) groups++;
             // one statement answers each root field
             expect(result.statements, label).toHaveLength(query.startsWith('{ a:') ? 2 : 1);
           }
@@ -125,6 +128,7 @@ describe.each(DATABASE_KINDS)('compiled reads on %s', (kind) => {
               );
             }
           }
+          await checkGroups(check, policy, app.runtime.app.datamodel, model.name);
           // one row by its key, a key no row has, and the key of a row from the list above
           const [key] = model.primaryKey;
           if (
@@ -145,13 +149,60 @@ describe.each(DATABASE_KINDS)('compiled reads on %s', (kind) => {
           await check(`{ ${single}(${key!.name}: ${missing}) { ${selection} } }`);
         }
         expect(total).toBeGreaterThan(0);
-        // every role here reads some model the fast path answers
+        // every role here reads some model the fast path answers, and groups some
         expect(compiled).toBeGreaterThan(0);
+        expect(groups).toBeGreaterThan(0);
       },
       240_000,
     );
   });
 });
+
+/**
+ * A model's groupBy: every key field, the count and every numeric aggregate (Int ones the fast
+ * path writes, others keep the executor), aliases, two keys, `first` from a variable, an empty `by`.
+ */
+async function checkGroups(
+  check: (query: string, variables?: Record<string, unknown>) => Promise<unknown>,
+  policy: CompiledPolicy,
+  datamodel: any,
+  modelName: string,
+) {
+  const model = policy.models.get(modelName)!;
+  const groupable = filterableFields(model).map((field) => field.name);
+  if (groupable.length === 0) return;
+  const groupBy = `${modelNames(model.name).list}GroupBy`;
+  const columns = datamodel.datamodel.models[modelName].fields as any[];
+  const numeric = numericFields(model).map((field) => field.name);
+  const ints = numeric.filter(
+    (name) => columns.find((column) => column.name === name)?.type === 'Int',
+  );
+  const all =
+    numeric.length > 0
+      ? ` sum { ${numeric.join(' ')} } min { ${numeric.join(' ')} } max { ${numeric.join(' ')} }`
+      : '';
+  const some =
+    ints.length > 0
+      ? ` s: sum { ${ints[0]} } m: max { ${ints.join(' ')} } n: min { __typename x: ${ints[0]} }`
+      : '';
+  for (const field of groupable.slice(0, 4)) {
+    await check(
+      `{ ${groupBy}(by: [${field}]) { __typename key { __typename ${groupable.join(' ')} } count${all} } }`,
+    );
+    await check(
+      `{ g: ${groupBy}(by: [${field}, ${field}], first: 2) { key { k: ${field} } c: count count${some} } }`,
+    );
+  }
+  if (groupable.length > 1) {
+    const [a, b] = groupable;
+    await check(`{ ${groupBy}(by: [${b}, ${a}], first: 30) { key { ${a} ${b} } count${some} } }`);
+  }
+  const byVariable = `query G($n: Int) { ${groupBy}(by: [${groupable[0]}], first: $n) { key { ${groupable[0]} } count } }`;
+  for (const variables of [{ n: 2 }, {}, { n: null }, { n: 0 }, { n: 100_000 }]) {
+    await check(byVariable, variables);
+  }
+  await check(`{ ${groupBy}(by: []) { count } }`);
+}
 
 /** Plain columns (types the fast path writes), to-one relations and lists, `depth` levels down. */
 function selectionOf(

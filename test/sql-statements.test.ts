@@ -67,6 +67,30 @@ describe.each(
     expectTenantScoped(statements[0]!, joined(['Customer', 'Product']));
   });
 
+  it("orders grouped by status (Q3): 1 statement, tenant-scoped, its groups the database's", async () => {
+    app.statements.length = 0;
+    const data = await query(
+      app,
+      { tenantId: 2 },
+      '{ ordersGroupBy(by: [status]) { key { status } count sum { totalCents } } }',
+    );
+    const statements = [...app.statements];
+    expect(statements).toHaveLength(1);
+    expectTenantScoped(statements[0]!);
+    expect(statements[0]!.startsWith('SELECT (SELECT coalesce(json_agg(')).toBe(compiled);
+    const groups = await app.sql<{ status: string; n: number; s: number }>(
+      `SELECT status, count(*)::int AS n, sum("totalCents")::float AS s FROM "Order"
+       WHERE "tenantId" = 2 AND "deletedAt" IS NULL GROUP BY status ORDER BY status`,
+    );
+    expect(data.ordersGroupBy).toEqual(
+      groups.map((row) => ({
+        key: { status: row.status },
+        count: row.n,
+        sum: { totalCents: row.s },
+      })),
+    );
+  });
+
   it('one order → customer, items → product (Q2): 1 statement, tenant-scoped', async () => {
     const [order] = await app.sql<{ id: number }>(
       'SELECT id FROM "Order" WHERE "tenantId" = 2 AND "deletedAt" IS NULL ORDER BY id LIMIT 1',

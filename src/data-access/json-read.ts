@@ -40,6 +40,30 @@ export interface JsonOrder {
   direction: 'asc' | 'desc';
 }
 
+/**
+ * A groupBy answered by one statement: the groups of `model`'s rows by the `by` fields, in the
+ * keys' ascending order (nulls last, as Prisma sorts them), at most `take`, each group a JSON
+ * object of the asked keys. Only Int sums, minima and maxima are written: their JSON is the
+ * executor's; any other aggregate keeps it.
+ */
+export interface JsonGroups {
+  model: string;
+  by: readonly string[];
+  entries: readonly GroupEntry[];
+  take: number;
+}
+
+/** One key of a group: a constant (`__typename`), the group's row count, or an object of values. */
+export type GroupEntry =
+  | { key: string; constant: string }
+  | { key: string; count: true }
+  | { key: string; values: readonly GroupValue[] };
+
+/** One key of a group's object: a constant (null: a key field not grouped by), or a field's value. */
+export type GroupValue =
+  | { key: string; constant: string | null }
+  | { key: string; field: string; of: 'key' | 'sum' | 'min' | 'max' };
+
 /** What runs the statement: the request's scoped Prisma client. */
 export interface RawSqlClient {
   $queryRawUnsafe<Row>(query: string, ...values: unknown[]): Promise<Row[]>;
@@ -84,6 +108,16 @@ export async function runJsonRead(
   const scope = activeDataScope();
   if (!scope || !policyHasPlannerBudget(scope.policy)) return run();
   return withPlannerBudget(scope.policy, scope.datamodel, statement.model, statement.reads, run);
+}
+
+/** The statement of a groupBy under the active scope, or null (as `jsonReadStatement`). */
+export function jsonGroupsStatement(read: JsonGroups): JsonStatement | null {
+  const datamodel = activeDatamodel();
+  if (!datamodel) return null;
+  const writer = new StatementWriter(datamodel);
+  const text = writer.groups(read);
+  if (text === null) return null;
+  return { text, values: writer.values, model: read.model, reads: [...writer.reads] };
 }
 
 /** The statement of `read` under the active scope, or null (see `jsonReadStatement`). */
@@ -131,6 +165,88 @@ class StatementWriter {
       read.take,
     );
     return rows === null ? null : `SELECT (${rows})::text AS rows`;
+  }
+
+  /**
+   * `SELECT keys, aggregates … GROUP BY keys ORDER BY keys LIMIT take`, each group built into its
+   * JSON object outside: the aggregates are computed once however many keys read them.
+   */
+  groups(read: JsonGroups): string | null {
+    const model = this.#model(read.model);
+    if (!model || read.by.length === 0 || read.entries.length > MAX_KEYS) return null;
+    const alias = this.#alias();
+    const scope = this.#scope(read.model, model, alias);
+    if (scope === null) return null;
+    const computed = new Map<string, string>();
+    const out = (expression: string) => {
+      let name = computed.get(expression);
+      if (!name) {
+        name = `v${computed.size}`;
+        computed.set(expression, name);
+      }
+      return `s.${name}`;
+    };
+    const keys: string[] = [];
+    for (const name of read.by) {
+      const column = this.#column(model, name);
+      if (!column) return null;
+      keys.push(`${alias}.${column}`);
+    }
+    // the keys go out first, in order: the outer aggregate sorts on them
+    const sorted = keys.map(out);
+    const parts: string[] = [];
+    for (const entry of read.entries) {
+      if (!NAME.test(entry.key)) return null;
+      let value: string | null;
+      if ('constant' in entry) value = NAME.test(entry.constant) ? `'${entry.constant}'` : null;
+      else if ('count' in entry) value = out('count(*)');
+      else value = this.#groupObject(entry.values, read.by, model, alias, out);
+      if (value === null) return null;
+      parts.push(`'${entry.key}', ${value}`);
+    }
+    const where = scope.length > 0 ? ` WHERE ${scope.join(' AND ')}` : '';
+    const ascending = (columns: string[]) =>
+      columns.map((column) => `${column} ${sortOf('asc')}`).join(', ');
+    const select = [...computed].map(([expression, name]) => `${expression} AS ${name}`);
+    const inner = `SELECT ${select.join(', ')} FROM ${this.#table(read.model, model)} ${alias}${where} GROUP BY ${keys.join(', ')} ORDER BY ${ascending(keys)} LIMIT ${Math.floor(read.take)}`;
+    return `SELECT (SELECT coalesce(json_agg(json_build_object(${parts.join(', ')}) ORDER BY ${ascending(sorted)}), '[]'::json) FROM (${inner}) s)::text AS rows`;
+  }
+
+  #groupObject(
+    values: readonly GroupValue[],
+    by: readonly string[],
+    model: DatamodelModel,
+    alias: string,
+    out: (expression: string) => string,
+  ): string | null {
+    if (values.length === 0 || values.length > MAX_KEYS) return null;
+    const parts: string[] = [];
+    for (const value of values) {
+      if (!NAME.test(value.key)) return null;
+      let written: string | null;
+      if ('constant' in value) {
+        written =
+          value.constant === null
+            ? 'NULL'
+            : NAME.test(value.constant)
+              ? `'${value.constant}'`
+              : null;
+      } else {
+        const field = model.fields.find((candidate) => candidate.name === value.field);
+        const column = field && this.#column(model, field.name);
+        if (!field || !column) return null;
+        if (value.of === 'key') {
+          written = by.includes(field.name) ? jsonValue(field, out(`${alias}.${column}`)) : null;
+        } else {
+          // an Int's sum is a bigint, its extremes an int: JSON numbers, as the executor's
+          const isInt = field.type === 'Int' && jsonValue(field, column) !== null;
+          written = isInt ? out(`${value.of}(${alias}.${column})`) : null;
+        }
+      }
+      if (written === null) return null;
+      parts.push(`'${value.key}', ${written}`);
+    }
+    return `json_build_object(${parts.join(', ')})`;
   }
 
   /** `SELECT coalesce(json_agg(…), '[]')` over the rows, in order, at most `take`. */

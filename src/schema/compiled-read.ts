@@ -13,11 +13,13 @@ import {
   valueFromAST,
 } from 'graphql';
 import {
+  type GroupEntry,
+  type GroupValue,
   type JsonEntry,
   type JsonOrder,
-  type JsonRead,
   type JsonSelection,
   type JsonStatement,
+  jsonGroupsStatement,
   jsonReadStatement,
   type RawSqlClient,
   runJsonRead,
@@ -34,8 +36,9 @@ import { toSortKeys } from './where.js';
  * Compiled reads: a query whose every field the data-access point can answer in one SQL statement
  * (`jsonReadStatement`: rows as JSON, scope added there) is answered without the executor, its resolvers or
  * Prisma: a model's rows or one row by key, their columns, `__typename`, to-one relations and
- * lists beneath them, `first` and `orderBy`. Anything else — a `where`, `after`, `totalCount`,
- * `edges`, `pageInfo`, fragments, directives, aggregates, views, fields decided row by row, a
+ * lists beneath them, `first` and `orderBy`; a groupBy's keys, count and Int sums, minima and
+ * maxima (`by` and `first`). Anything else — a `where`, `after`, `totalCount`, `edges`,
+ * `pageInfo`, fragments, directives, averages, aggregates of other types, views, fields decided row by row, a
  * scope of another shape — is left to the executor, as is any request whose arguments the
  * executor would refuse: the fast path answers only what it answers exactly as the executor would,
  * byte for byte (test/compiled-read.test.ts compares the two on every example and role).
@@ -49,7 +52,7 @@ export interface OperationPlan {
   schema: GraphQLSchema;
 }
 
-type RootPlan = ListPlan | SinglePlan;
+type RootPlan = ListPlan | SinglePlan | GroupsPlan;
 
 interface ListPlan {
   kind: 'list';
@@ -70,6 +73,15 @@ interface SinglePlan {
   selection: JsonSelection;
   redactions: Redactions | null;
   args: Map<string, ArgumentSource>;
+}
+
+interface GroupsPlan {
+  kind: 'groups';
+  key: string;
+  model: CompiledModel;
+  by: string[];
+  first: ArgumentSource | null;
+  entries: GroupEntry[];
 }
 
 /** An argument's value: written in the document, or a variable's (Int or String) value. */
@@ -151,22 +163,13 @@ function planOperation(
     const root = rootFields.get(selection.name.value);
     const field = queryType.getFields()[selection.name.value];
     if (!root || !field || !selection.selectionSet) return null;
-    const plan =
-      root.kind === 'list'
-        ? planner.list(
-            key,
-            root.model,
-            field.args,
-            selection.arguments ?? [],
-            selection.selectionSet,
-          )
-        : planner.single(
-            key,
-            root.model,
-            field.args,
-            selection.arguments ?? [],
-            selection.selectionSet,
-          );
+    const plan = planner[root.kind](
+      key,
+      root.model,
+      field.args,
+      selection.arguments ?? [],
+      selection.selectionSet,
+    );
     if (!plan) return null;
     roots.push(plan);
   }
@@ -197,13 +200,17 @@ function complexityOf(
   }
 }
 
-/** Root field name → the model it reads and how (`order` one row, `orders` a connection). */
+/**
+ * Root field name → the model it reads and how (`order` one row, `orders` a connection,
+ * `ordersGroupBy` groups).
+ */
 function rootReadsOf(policy: CompiledPolicy, naming: NamingOptions | undefined) {
-  const fields = new Map<string, { model: CompiledModel; kind: 'list' | 'single' }>();
+  const fields = new Map<string, { model: CompiledModel; kind: RootPlan['kind'] }>();
   for (const model of policy.models.values()) {
     const names = modelNames(model.name, naming);
     if (model.primaryKey.length > 0) fields.set(names.single, { model, kind: 'single' });
     fields.set(names.list, { model, kind: 'list' });
+    fields.set(`${names.list}GroupBy`, { model, kind: 'groups' });
   }
   return fields;
 }
@@ -280,6 +287,93 @@ class Planner {
     }
     const selection = this.selection(model, set);
     return selection && { kind: 'single', key, model, args: sources, ...selection };
+  }
+
+  groups(
+    key: string,
+    model: CompiledModel,
+    definitions: readonly GraphQLArgument[],
+    args: readonly ArgumentNode[],
+    set: SelectionSetNode,
+  ): GroupsPlan | null {
+    // requireFilter refuses a groupBy without a where, and a where is the executor's
+    if (model.requireFilter || !this.schema.getType(`${model.name}Group`)) return null;
+    let by: string[] | null = null;
+    let first: ArgumentSource | null = null;
+    for (const arg of args) {
+      if (arg.name.value === 'by') {
+        const value = literalOf(arg.value, definitions, 'by');
+        const names = Array.isArray(value) ? value : value == null ? [] : [value];
+        by = [...new Set(names.filter((name): name is string => typeof name === 'string'))];
+      } else if (arg.name.value === 'first') {
+        first = this.#source(arg.value, definitions, 'first');
+        if (!first) return null;
+      } else {
+        return null;
+      }
+    }
+    // an empty `by` is the executor's error to word
+    if (!by?.length || by.some((name) => !this.#plainField(model, name))) return null;
+    const entries: GroupEntry[] = [];
+    const keys = new Set<string>();
+    for (const selection of set.selections) {
+      if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
+      const responseKey = selection.alias?.value ?? selection.name.value;
+      if (keys.has(responseKey) || selection.arguments?.length) return null;
+      keys.add(responseKey);
+      const name = selection.name.value;
+      if (name === '__typename') {
+        entries.push({ key: responseKey, constant: `${model.name}Group` });
+      } else if (name === 'count' && !selection.selectionSet) {
+        entries.push({ key: responseKey, count: true });
+      } else if (GROUP_OBJECTS[name] && selection.selectionSet) {
+        const [typename, of] = GROUP_OBJECTS[name]!;
+        const values = this.#groupValues(
+          model,
+          by,
+          `${model.name}${typename}`,
+          of,
+          selection.selectionSet,
+        );
+        if (!values) return null;
+        entries.push({ key: responseKey, values });
+      } else {
+        return null;
+      }
+    }
+    return { kind: 'groups', key, model, by, first, entries };
+  }
+
+  /** The keys of a group's `key`, `sum`, `min` or `max` object. */
+  #groupValues(
+    model: CompiledModel,
+    by: string[],
+    typename: string,
+    of: 'key' | 'sum' | 'min' | 'max',
+    set: SelectionSetNode,
+  ): GroupValue[] | null {
+    if (!this.schema.getType(typename)) return null;
+    const values: GroupValue[] = [];
+    const keys = new Set<string>();
+    for (const selection of set.selections) {
+      if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
+      const key = selection.alias?.value ?? selection.name.value;
+      if (keys.has(key) || selection.arguments?.length || selection.selectionSet) return null;
+      keys.add(key);
+      const name = selection.name.value;
+      if (name === '__typename') values.push({ key, constant: typename });
+      else if (!this.#plainField(model, name)) return null;
+      // the key of a field not grouped by is null
+      else if (of === 'key' && !by.includes(name)) values.push({ key, constant: null });
+      else values.push({ key, field: name, of });
+    }
+    return values;
+  }
+
+  /** A field the roles read as it is: no redaction, not decided row by row. */
+  #plainField(model: CompiledModel, name: string): boolean {
+    const field = model.fields.get(name);
+    return !!field && !field.byRole && !field.redaction;
   }
 
   /** A model's selection as JSON entries, and where its redacted values are. */
@@ -404,6 +498,14 @@ function containsVariable(value: ValueNode): boolean {
   return false;
 }
 
+/** A group's object fields: the type name's suffix and what each of its keys reads. */
+const GROUP_OBJECTS: Record<string, [string, 'key' | 'sum' | 'min' | 'max']> = {
+  key: ['GroupKey', 'key'],
+  sum: ['NumericAggregate', 'sum'],
+  min: ['ExtremeAggregate', 'min'],
+  max: ['ExtremeAggregate', 'max'],
+};
+
 /** `first` as the executor takes it (`listTake`), or undefined where the executor refuses it. */
 function takeOf(policy: CompiledPolicy, first: unknown): number | undefined {
   if (first !== null && first !== undefined && !Number.isInteger(first)) return undefined;
@@ -433,9 +535,8 @@ export async function answerOperation(
   let results: unknown[][];
   try {
     for (const root of plan.roots) {
-      const read = readOf(plan.policy, root, variables ?? {}, context);
       // a scope that cannot be had (no tenant claim) throws: the executor words that refusal
-      const statement = read && jsonReadStatement(read);
+      const statement = statementOf(plan.policy, root, variables ?? {}, context);
       if (!statement) return null;
       statements.push(statement);
     }
@@ -447,6 +548,10 @@ export async function answerOperation(
   const data: Record<string, unknown> = {};
   for (const [index, root] of plan.roots.entries()) {
     const rows = results[index]!;
+    if (root.kind === 'groups') {
+      data[root.key] = rows;
+      continue;
+    }
     if (root.redactions) {
       for (const row of rows) redactRow(row, root.redactions, plan.policy.hashKey);
     }
@@ -461,18 +566,36 @@ export async function answerOperation(
   return { data };
 }
 
-function readOf(
+function statementOf(
   policy: CompiledPolicy,
   root: RootPlan,
   variables: Record<string, unknown>,
   context: OrmaiContext,
-): JsonRead | null {
-  if (root.kind === 'list') {
-    const first = root.first ? argumentValue(root.first, variables) : null;
-    const take = first === undefined ? undefined : takeOf(policy, first);
-    if (take === undefined) return null;
-    return { selection: root.selection, orderBy: root.orderBy, take };
+): JsonStatement | null {
+  if (root.kind === 'single') {
+    const key = keyOf(root, variables, context);
+    return key && jsonReadStatement({ selection: root.selection, key, orderBy: [], take: 1 });
   }
+  const first = root.first ? argumentValue(root.first, variables) : null;
+  const take = first === undefined ? undefined : takeOf(policy, first);
+  if (take === undefined) return null;
+  if (root.kind === 'groups') {
+    return jsonGroupsStatement({
+      model: root.model.name,
+      by: root.by,
+      entries: root.entries,
+      take,
+    });
+  }
+  return jsonReadStatement({ selection: root.selection, orderBy: root.orderBy, take });
+}
+
+/** A single row's key, or null where the executor must word why not. */
+function keyOf(
+  root: SinglePlan,
+  variables: Record<string, unknown>,
+  context: OrmaiContext,
+): Record<string, unknown> | null {
   const given: Record<string, unknown> = {};
   for (const [name, source] of root.args) {
     const value = argumentValue(source, variables);
@@ -483,7 +606,7 @@ function readOf(
     const key = readKey(root.model, given);
     // a key naming another tenant is an error the executor words
     checkKeyTenant(root.model, key, context.principal);
-    return { selection: root.selection, key, orderBy: [], take: 1 };
+    return key;
   } catch {
     return null;
   }
