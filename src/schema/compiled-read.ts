@@ -38,8 +38,8 @@ import { toSortKeys } from './where.js';
  * Prisma: a model's rows or one row by key, their columns, `__typename`, to-one relations and
  * lists beneath them, `first` and `orderBy`; a groupBy's keys, count and Int sums, minima and
  * maxima (`by` and `first`). Anything else — a `where`, `after`, `totalCount`, `edges`,
- * `pageInfo`, fragments, directives, averages, aggregates of other types, views, fields decided row by row, a
- * scope of another shape — is left to the executor, as is any request whose arguments the
+ * `pageInfo`, fragments, directives, averages, aggregates of other types, views, fields decided
+ * row by row, a scope of another shape — is left to the executor, as is any request whose arguments the
  * executor would refuse: the fast path answers only what it answers exactly as the executor would,
  * byte for byte (test/compiled-read.test.ts compares the two on every example and role).
  */
