@@ -93,7 +93,7 @@ describe.runIf(URL_)('the packed tarball in a fresh Prisma project', () => {
   }, 400_000);
 
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    stopServer('SIGKILL');
     await appDb?.close();
     await admin?.sql.exec(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {});
     await admin?.close();
@@ -179,10 +179,13 @@ describe.runIf(URL_)('the packed tarball in a fresh Prisma project', () => {
     expect(again.stdout).toMatch(/ormai\.policy\.ts is up to date/);
 
     const serveEnv = { DATABASE_URL: databaseUrl, ORMAI_JWT_SECRET: SECRET };
+    // a process group of its own: npx starts `ormai serve` as its child, which a signal to npx
+    // alone leaves running after the test
     child = spawn('npx', ['--no-install', 'ormai', 'serve', '--port', '0'], {
       cwd: project,
       env: { ...env, ...serveEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let out = '';
     child.stdout!.on('data', (chunk) => {
@@ -259,6 +262,17 @@ describe.runIf(URL_)('the packed tarball in a fresh Prisma project', () => {
       'public.members',
       'public.organizations',
     ]);
-    child.kill('SIGTERM');
+    stopServer('SIGTERM');
   }, 240_000);
+
+  /** Signals npx and the server it started (their process group). */
+  function stopServer(signal: NodeJS.Signals) {
+    // the group, not npx's own exit, says whether the server still runs
+    if (!child?.pid) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // the group has already exited
+    }
+  }
 });
