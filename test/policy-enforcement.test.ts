@@ -2,7 +2,7 @@
 // orders everywhere), role unions, per-role schemas, tenant-scope violations, aggregates, views and
 // describeSchema.
 import { describe, expect, it } from 'vitest';
-import { DATABASE_KINDS, ids, query, useTestApp } from './helpers/runtime.js';
+import { DATABASE_KINDS, ids, orderGroupsByStatus, query, useTestApp } from './helpers/runtime.js';
 
 const SALES = { sub: '6', tenantId: 1, roles: ['sales'] };
 
@@ -151,17 +151,7 @@ describe.each(DATABASE_KINDS)('policy enforcement on %s', (kind) => {
       { tenantId: 3 },
       '{ ordersGroupBy(by: [status]) { key { status } count sum { totalCents } } }',
     );
-    const rows = await app.sql<{ status: string; n: number; s: number }>(
-      `SELECT status, count(*)::int AS n, sum("totalCents")::float AS s FROM "Order"
-       WHERE "tenantId" = 3 AND "deletedAt" IS NULL GROUP BY status ORDER BY status`,
-    );
-    expect(data.ordersGroupBy).toEqual(
-      rows.map((row) => ({
-        key: { status: row.status },
-        count: row.n,
-        sum: { totalCents: row.s },
-      })),
-    );
+    expect(data.ordersGroupBy).toEqual(await orderGroupsByStatus(app, 3));
     const { body } = await app.graphql(
       { tenantId: 3 },
       '{ ordersGroupBy(by: [customerId], first: 101) { count } }',

@@ -25,6 +25,35 @@ export const DATABASE_KINDS: DatabaseKind[] = process.env.TEST_DATABASE_URL
   ? ['pglite', 'postgres']
   : ['pglite'];
 
+/**
+ * Each database kind twice: with compiled reads (one statement of ormai's own for the queries it
+ * answers) and with the executor alone, for suites that pin both paths.
+ */
+export const DATABASE_KINDS_AND_READ_PATHS = DATABASE_KINDS.flatMap(
+  (kind) =>
+    [
+      [kind, 'compiled reads', true],
+      [kind, 'the executor', false],
+    ] as const,
+);
+
+/**
+ * The saas example's `ordersGroupBy(by: [status]) { key { status } count sum { totalCents } }`
+ * for one tenant, as SQL computes it over the tenant's live orders.
+ */
+export async function orderGroupsByStatus(app: TestApp, tenantId: number) {
+  const rows = await app.sql<{ status: string; n: number; s: number }>(
+    `SELECT status, count(*)::int AS n, sum("totalCents")::float AS s FROM "Order"
+     WHERE "tenantId" = $1 AND "deletedAt" IS NULL GROUP BY status ORDER BY status`,
+    [tenantId],
+  );
+  return rows.map((row) => ({
+    key: { status: row.status },
+    count: row.n,
+    sum: { totalCents: row.s },
+  }));
+}
+
 export const JWT_SECRET = 'test-secret-0123456789abcdef';
 
 /** Every example app: the suites that prove the guarantee run over each (test/apps/ has their specs). */
