@@ -115,17 +115,13 @@ export function jsonGroupsStatement(read: JsonGroups): JsonStatement | null {
   const datamodel = activeDatamodel();
   if (!datamodel) return null;
   const writer = new StatementWriter(datamodel);
-  const text = writer.groups(read);
-  if (text === null) return null;
-  return { text, values: writer.values, model: read.model, reads: [...writer.reads] };
+  return writer.statement(writer.groups(read), read.model);
 }
 
 /** The statement of `read` under the active scope, or null (see `jsonReadStatement`). */
 export function jsonStatement(datamodel: Datamodel, read: JsonRead): JsonStatement | null {
   const writer = new StatementWriter(datamodel);
-  const text = writer.root(read);
-  if (text === null) return null;
-  return { text, values: writer.values, model: read.selection.model, reads: [...writer.reads] };
+  return writer.statement(writer.root(read), read.selection.model);
 }
 
 /** json_build_object takes at most 100 arguments: 50 keys. */
@@ -134,6 +130,24 @@ const MAX_KEYS = 50;
 const NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 const ISO_8601 = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
+/** A name written into the statement as a string literal; null when it is no GraphQL name. */
+const nameLiteral = (name: string) => (NAME.test(name) ? `'${name}'` : null);
+
+/**
+ * `json_build_object` of the key and value pairs; null when there are none or too many, a key is
+ * no GraphQL name, or a value could not be written.
+ */
+function jsonObject(pairs: readonly [key: string, value: string | null][]): string | null {
+  if (pairs.length === 0 || pairs.length > MAX_KEYS) return null;
+  const parts: string[] = [];
+  for (const [key, value] of pairs) {
+    const name = nameLiteral(key);
+    if (name === null || value === null) return null;
+    parts.push(`${name}, ${value}`);
+  }
+  return `json_build_object(${parts.join(', ')})`;
+}
+
 class StatementWriter {
   readonly values: unknown[] = [];
   /** The models whose rows the statement reads (each one's row scope is written in). */
@@ -141,6 +155,11 @@ class StatementWriter {
   #aliases = 0;
 
   constructor(private readonly datamodel: Datamodel) {}
+
+  /** The written text as a statement with its values and the models it reads (null: none written). */
+  statement(text: string | null, model: string): JsonStatement | null {
+    return text === null ? null : { text, values: this.values, model, reads: [...this.reads] };
+  }
 
   root(read: JsonRead): string | null {
     const model = this.#model(read.selection.model);
@@ -173,7 +192,7 @@ class StatementWriter {
    */
   groups(read: JsonGroups): string | null {
     const model = this.#model(read.model);
-    if (!model || read.by.length === 0 || read.entries.length > MAX_KEYS) return null;
+    if (!model || read.by.length === 0) return null;
     const alias = this.#alias();
     const scope = this.#scope(read.model, model, alias);
     if (scope === null) return null;
@@ -194,59 +213,48 @@ class StatementWriter {
     }
     // the keys go out first, in order: the outer aggregate sorts on them
     const sorted = keys.map(out);
-    const parts: string[] = [];
-    for (const entry of read.entries) {
-      if (!NAME.test(entry.key)) return null;
-      let value: string | null;
-      if ('constant' in entry) value = NAME.test(entry.constant) ? `'${entry.constant}'` : null;
-      else if ('count' in entry) value = out('count(*)');
-      else value = this.#groupObject(entry.values, read.by, model, alias, out);
-      if (value === null) return null;
-      parts.push(`'${entry.key}', ${value}`);
-    }
+    const group = jsonObject(
+      read.entries.map((entry) => [
+        entry.key,
+        'constant' in entry
+          ? nameLiteral(entry.constant)
+          : 'count' in entry
+            ? out('count(*)')
+            : jsonObject(
+                entry.values.map((value) => [
+                  value.key,
+                  this.#groupValue(value, read.by, model, alias, out),
+                ]),
+              ),
+      ]),
+    );
+    if (group === null) return null;
     const where = scope.length > 0 ? ` WHERE ${scope.join(' AND ')}` : '';
     const ascending = (columns: string[]) =>
       columns.map((column) => `${column} ${sortOf('asc')}`).join(', ');
     const select = [...computed].map(([expression, name]) => `${expression} AS ${name}`);
     const inner = `SELECT ${select.join(', ')} FROM ${this.#table(read.model, model)} ${alias}${where} GROUP BY ${keys.join(', ')} ORDER BY ${ascending(keys)} LIMIT ${Math.floor(read.take)}`;
-    return `SELECT (SELECT coalesce(json_agg(json_build_object(${parts.join(', ')}) ORDER BY ${ascending(sorted)}), '[]'::json) FROM (${inner}) s)::text AS rows`;
+    return `SELECT (SELECT coalesce(json_agg(${group} ORDER BY ${ascending(sorted)}), '[]'::json) FROM (${inner}) s)::text AS rows`;
   }
 
-  #groupObject(
-    values: readonly GroupValue[],
+  /** One value of a group's `key`, `sum`, `min` or `max` object, or null where it is not written. */
+  #groupValue(
+    value: GroupValue,
     by: readonly string[],
     model: DatamodelModel,
     alias: string,
     out: (expression: string) => string,
   ): string | null {
-    if (values.length === 0 || values.length > MAX_KEYS) return null;
-    const parts: string[] = [];
-    for (const value of values) {
-      if (!NAME.test(value.key)) return null;
-      let written: string | null;
-      if ('constant' in value) {
-        written =
-          value.constant === null
-            ? 'NULL'
-            : NAME.test(value.constant)
-              ? `'${value.constant}'`
-              : null;
-      } else {
-        const field = model.fields.find((candidate) => candidate.name === value.field);
-        const column = field && this.#column(model, field.name);
-        if (!field || !column) return null;
-        if (value.of === 'key') {
-          written = by.includes(field.name) ? jsonValue(field, out(`${alias}.${column}`)) : null;
-        } else {
-          // an Int's sum is a bigint, its extremes an int: JSON numbers, as the executor's
-          const isInt = field.type === 'Int' && jsonValue(field, column) !== null;
-          written = isInt ? out(`${value.of}(${alias}.${column})`) : null;
-        }
-      }
-      if (written === null) return null;
-      parts.push(`'${value.key}', ${written}`);
+    if ('constant' in value) return value.constant === null ? 'NULL' : nameLiteral(value.constant);
+    const field = model.fields.find((candidate) => candidate.name === value.field);
+    const column = field && this.#column(model, field.name);
+    if (!field || !column) return null;
+    if (value.of === 'key') {
+      return by.includes(field.name) ? jsonValue(field, out(`${alias}.${column}`)) : null;
     }
-    return `json_build_object(${parts.join(', ')})`;
+    // an Int's sum is a bigint, its extremes an int: JSON numbers, as the executor's
+    const isInt = field.type === 'Int' && jsonValue(field, column) !== null;
+    return isInt ? out(`${value.of}(${alias}.${column})`) : null;
   }
 
   /** `SELECT coalesce(json_agg(…), '[]')` over the rows, in order, at most `take`. */
@@ -277,15 +285,9 @@ class StatementWriter {
   }
 
   #object(selection: JsonSelection, model: DatamodelModel, alias: string): string | null {
-    if (selection.entries.length === 0 || selection.entries.length > MAX_KEYS) return null;
-    const parts: string[] = [];
-    for (const entry of selection.entries) {
-      if (!NAME.test(entry.key)) return null;
-      const value = this.#entry(entry, model, alias);
-      if (value === null) return null;
-      parts.push(`'${entry.key}', ${value}`);
-    }
-    return `json_build_object(${parts.join(', ')})`;
+    return jsonObject(
+      selection.entries.map((entry) => [entry.key, this.#entry(entry, model, alias)]),
+    );
   }
 
   #entry(entry: JsonEntry, model: DatamodelModel, alias: string): string | null {
@@ -294,7 +296,7 @@ class StatementWriter {
       const column = field && this.#column(model, field.name);
       return field && column ? jsonValue(field, `${alias}.${column}`) : null;
     }
-    if ('constant' in entry) return NAME.test(entry.constant) ? `'${entry.constant}'` : null;
+    if ('constant' in entry) return nameLiteral(entry.constant);
     const relation = 'toOne' in entry ? entry.toOne : entry.list;
     const targetName = relation.selection.model;
     const target = this.#model(targetName);

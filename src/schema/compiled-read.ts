@@ -3,6 +3,7 @@ import {
   type ArgumentNode,
   type DocumentNode,
   type ExecutionResult,
+  type FieldNode,
   type GraphQLArgument,
   type GraphQLSchema,
   getNamedType,
@@ -154,12 +155,9 @@ function planOperation(
   const queryType = schema.getQueryType();
   if (!queryType) return null;
   const roots: RootPlan[] = [];
-  const keys = new Set<string>();
-  for (const selection of operation.selectionSet.selections) {
-    if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
-    const key = selection.alias?.value ?? selection.name.value;
-    if (keys.has(key)) return null;
-    keys.add(key);
+  const fields = plainFields(operation.selectionSet);
+  if (!fields) return null;
+  for (const { key, selection } of fields) {
     const root = rootFields.get(selection.name.value);
     const field = queryType.getFields()[selection.name.value];
     if (!root || !field || !selection.selectionSet) return null;
@@ -251,12 +249,9 @@ class Planner {
     if (orderBy.length === 0) return null;
     const connection: ListPlan['connection'] = [];
     let nodes: { selection: JsonSelection; redactions: Redactions | null } | null = null;
-    const keys = new Set<string>();
-    for (const selection of set.selections) {
-      if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
-      const responseKey = selection.alias?.value ?? selection.name.value;
-      if (keys.has(responseKey)) return null;
-      keys.add(responseKey);
+    const fields = plainFields(set);
+    if (!fields) return null;
+    for (const { key: responseKey, selection } of fields) {
       if (selection.name.value === '__typename') {
         connection.push({ key: responseKey, typename: `${model.name}Connection` });
       } else if (selection.name.value === 'nodes' && !nodes && selection.selectionSet) {
@@ -315,12 +310,10 @@ class Planner {
     // an empty `by` is the executor's error to word
     if (!by?.length || by.some((name) => !this.#plainField(model, name))) return null;
     const entries: GroupEntry[] = [];
-    const keys = new Set<string>();
-    for (const selection of set.selections) {
-      if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
-      const responseKey = selection.alias?.value ?? selection.name.value;
-      if (keys.has(responseKey) || selection.arguments?.length) return null;
-      keys.add(responseKey);
+    const fields = plainFields(set);
+    if (!fields) return null;
+    for (const { key: responseKey, selection } of fields) {
+      if (selection.arguments?.length) return null;
       const name = selection.name.value;
       if (name === '__typename') {
         entries.push({ key: responseKey, constant: `${model.name}Group` });
@@ -354,12 +347,10 @@ class Planner {
   ): GroupValue[] | null {
     if (!this.schema.getType(typename)) return null;
     const values: GroupValue[] = [];
-    const keys = new Set<string>();
-    for (const selection of set.selections) {
-      if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
-      const key = selection.alias?.value ?? selection.name.value;
-      if (keys.has(key) || selection.arguments?.length || selection.selectionSet) return null;
-      keys.add(key);
+    const fields = plainFields(set);
+    if (!fields) return null;
+    for (const { key, selection } of fields) {
+      if (selection.arguments?.length || selection.selectionSet) return null;
       const name = selection.name.value;
       if (name === '__typename') values.push({ key, constant: typename });
       else if (!this.#plainField(model, name)) return null;
@@ -385,12 +376,9 @@ class Planner {
     if (!this.schema.getType(model.name)) return null;
     const entries: JsonEntry[] = [];
     const redactions: Redactions = { fields: [], nested: [] };
-    const keys = new Set<string>();
-    for (const selection of set.selections) {
-      if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
-      const key = selection.alias?.value ?? selection.name.value;
-      if (keys.has(key)) return null;
-      keys.add(key);
+    const fields = plainFields(set);
+    if (!fields) return null;
+    for (const { key, selection } of fields) {
       const name = selection.name.value;
       if (name === '__typename') {
         entries.push({ key, constant: model.name });
@@ -477,6 +465,23 @@ class Planner {
     const literal = literalOf(value, definitions, name);
     return literal === undefined ? null : { literal };
   }
+}
+
+/**
+ * A selection set's fields with their response keys, or null when it holds what the fast path
+ * leaves to the executor: a fragment, a directive, or one response key asked twice.
+ */
+function plainFields(set: SelectionSetNode): { key: string; selection: FieldNode }[] | null {
+  const fields: { key: string; selection: FieldNode }[] = [];
+  const keys = new Set<string>();
+  for (const selection of set.selections) {
+    if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
+    const key = selection.alias?.value ?? selection.name.value;
+    if (keys.has(key)) return null;
+    keys.add(key);
+    fields.push({ key, selection });
+  }
+  return fields;
 }
 
 /** A literal argument's value as the executor coerces it (undefined: not a plain literal). */
