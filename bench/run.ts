@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import pg from 'pg';
 import { MigrationChecksumError } from '../src/db/migrate.js';
+import type { StatementEvent } from '../src/db/direct-reads.js';
 import { DEFAULT_ORMAI_SCHEMA } from '../src/db/ormai-tables.js';
 import type { Runtime } from '../src/runtime.js';
 import { signToken } from '../src/server/auth.js';
@@ -270,13 +271,11 @@ async function openBench(url: string): Promise<Runtime> {
 const stopAll = (servers: Partial<Record<string, ServerProcess>>) =>
   Promise.all(Object.values(servers).map((server) => server?.stop()));
 
-/** The root statement ormai sends for Q1, captured from Prisma's query events, and its plan. */
+/** The root statement ormai sends for Q1, captured from the runtime's query events, and its plan. */
 async function planOfQ1(runtime: Runtime): Promise<PlanSummary> {
   const gateway = createGateway({ runtime, jwtSecret: secret, logger: createLogger('silent') });
-  const seen: { query: string; params: string }[] = [];
-  (runtime.prisma as any).$on('query', (event: { query: string; params: string }) =>
-    seen.push(event),
-  );
+  const seen: StatementEvent[] = [];
+  runtime.onQuery((event) => seen.push(event));
   const response = await gateway.fetch('http://bench/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -286,7 +285,7 @@ async function planOfQ1(runtime: Runtime): Promise<PlanSummary> {
   // Prisma qualifies the table with its schema; a compiled read (json-read.ts) leaves it to the path
   const root = seen.find((event) => /FROM (?:"public"\.)?"Order"/.test(event.query));
   if (!root) throw new Error('ormai sent no statement on "Order" for Q1');
-  return explain(runtime, root.query, JSON.parse(root.params));
+  return explain(runtime, root.query, [...root.params]);
 }
 
 const ratio = (a: number | undefined, b: number | undefined) =>

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { OrmaiApp, PrismaLifecycle } from './app.js';
 import { configuredHashKey, type OrmaiConfig, roleSetCacheSizeOf } from './config.js';
 import { plannerBudgetAdapter } from './data-access/planner-budget.js';
@@ -10,6 +11,7 @@ import {
   quoteIdent,
   type RawSqlClient,
 } from './db/database.js';
+import { type DirectReads, directReads, type StatementEvent } from './db/direct-reads.js';
 import { type MigrateResult, migrate, migrateOrmai, readMigrations } from './db/migrate.js';
 import { DEFAULT_ORMAI_SCHEMA, type OrmaiTables, ormaiTables } from './db/ormai-tables.js';
 import { tracedSqlAdapter } from './observability/sql-spans.js';
@@ -63,6 +65,15 @@ export interface Runtime {
   /** Migrations applied now or before: ormai's, and the app's when `applyMigrations`. */
   migrations: MigrateResult;
   seeded: boolean;
+  /**
+   * Reads run on the client's own driver adapter, past Prisma's query engine (compiled reads):
+   * present when ormai built the client over the database it opened.
+   */
+  directReads?: Pick<DirectReads, 'reader'>;
+  /**
+   * With `logQueries`: each statement sent, by Prisma (its query events) or by `directReads`.
+   */
+  onQuery(listener: (event: StatementEvent) => void): void;
   close(): Promise<void>;
 }
 
@@ -117,8 +128,9 @@ export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): 
   try {
     const prepared = await prepareDatabase(app, db, tables, options);
     const { migrations, seeded } = created ?? prepared;
-    const prisma = (options.prisma ?? createClient(app, db, options)) as PrismaClientLike &
-      PrismaLifecycle;
+    const reads = options.prisma || !db.adapter ? undefined : directReads(ormaiAdapter(db.adapter));
+    const prisma = (options.prisma ??
+      createClient(app, reads?.factory, options)) as PrismaClientLike & PrismaLifecycle;
     return {
       app,
       db,
@@ -127,6 +139,14 @@ export async function openRuntime(app: OrmaiApp, options: RuntimeOptions = {}): 
       tables,
       migrations,
       seeded,
+      ...(reads ? { directReads: reads } : {}),
+      onQuery(listener) {
+        if (!options.logQueries) throw new Error('onQuery needs the runtime option logQueries');
+        (prisma as unknown as QueryEvents).$on('query', (event) =>
+          listener({ query: event.query, params: JSON.parse(event.params) as unknown[] }),
+        );
+        reads?.onStatement(listener);
+      },
       async close() {
         // a client the app handed over stays the app's to close
         if (!options.prisma) await (prisma as Partial<PrismaLifecycle>).$disconnect?.();
@@ -214,15 +234,28 @@ async function migrateAll(
   return result;
 }
 
-function createClient(app: OrmaiApp, db: Database, options: RuntimeOptions) {
-  if (!app.createPrismaClient || !db.adapter) {
+/** The database's driver adapter with ormai's wrappers; the planner budget outermost: its EXPLAIN gets a span of its own. */
+function ormaiAdapter(adapter: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+  return plannerBudgetAdapter(tracedSqlAdapter(adapter));
+}
+
+/** Prisma's query events, on a client built with `log: [{ emit: 'event', level: 'query' }]`. */
+interface QueryEvents {
+  $on(event: 'query', listener: (event: { query: string; params: string }) => void): void;
+}
+
+function createClient(
+  app: OrmaiApp,
+  adapter: SqlDriverAdapterFactory | undefined,
+  options: RuntimeOptions,
+) {
+  if (!app.createPrismaClient || !adapter) {
     throw new Error(
       `the app ${app.name} gives ormai no PrismaClient: set app.createPrismaClient in the config, or pass your client to createOrmai({ prisma })`,
     );
   }
-  // the planner budget outermost: its EXPLAIN gets a span of its own
   return app.createPrismaClient(
-    plannerBudgetAdapter(tracedSqlAdapter(db.adapter)),
+    adapter,
     options.logQueries ? { log: [{ emit: 'event', level: 'query' }] } : {},
   );
 }

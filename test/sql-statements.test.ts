@@ -1,4 +1,4 @@
-// Pins the SQL a nested request runs, from Prisma's query events: batched (no N+1), every tenant
+// Pins the SQL a nested request runs, from the runtime's query events: batched (no N+1), every tenant
 // table a statement reads carries the tenant predicate, except a to-one relation joined into its
 // parent's statement, whose rows carry the tenant column for the data-access point's check.
 import { describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+import type { RawReader } from '../db/direct-reads.js';
 import type { Datamodel, DatamodelField, DatamodelModel } from '../policy/datamodel.js';
 import { activeDatamodel, activeDataScope, activeRowScope } from './data-scope.js';
 import { policyHasPlannerBudget, withPlannerBudget } from './planner-budget.js';
@@ -64,10 +65,8 @@ export type GroupValue =
   | { key: string; constant: string | null }
   | { key: string; field: string; of: 'key' | 'sum' | 'min' | 'max' };
 
-/** What runs the statement: the request's scoped Prisma client. */
-export interface RawSqlClient {
-  $queryRawUnsafe<Row>(query: string, ...values: unknown[]): Promise<Row[]>;
-}
+/** What runs the statement: the runtime's driver adapter (db/direct-reads.ts) or the scoped client. */
+export type RawSqlClient = RawReader;
 
 export interface JsonStatement {
   text: string;

@@ -530,6 +530,7 @@ export async function answerOperation(
   plan: OperationPlan,
   variables: Record<string, unknown> | null | undefined,
   context: OrmaiContext,
+  reader: RawSqlClient,
 ): Promise<ExecutionResult | null> {
   if (plan.complexity === null) {
     const complexity = complexityOf(plan.schema, plan.document, variables ?? {});
@@ -545,8 +546,7 @@ export async function answerOperation(
       if (!statement) return null;
       statements.push(statement);
     }
-    const client = context.prisma as RawSqlClient;
-    results = await Promise.all(statements.map((statement) => runJsonRead(client, statement)));
+    results = await Promise.all(statements.map((statement) => runJsonRead(reader, statement)));
   } catch {
     return null;
   }

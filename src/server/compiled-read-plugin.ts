@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+import type { RawReader } from '../db/direct-reads.js';
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
 import { answerOperation, operationPlan } from '../schema/compiled-read.js';
@@ -18,6 +19,8 @@ export function compiledReadPlugin(options: {
   naming?: NamingOptions;
   /** Role sets whose statement timeout is below this keep the executor. */
   connectionTimeoutMs: number;
+  /** What runs the statement: the runtime's driver adapter where it has one, else the client. */
+  reader: RawReader;
 }): Plugin<OrmaiContext> {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
@@ -39,6 +42,7 @@ export function compiledReadPlugin(options: {
             plan,
             executeArgs.variableValues as Record<string, unknown> | undefined,
             executeArgs.contextValue as OrmaiContext,
+            options.reader,
           )) ?? executeFn(executeArgs),
       );
     },

@@ -5,6 +5,7 @@ import { entryFor } from '../audit/entries.js';
 import type { AuditEntry, AuditRecord } from '../audit/record.js';
 import { SqlAuditSink, writeChained } from '../audit/sinks.js';
 import { scopedPrismaClient } from '../data-access/index.js';
+import type { RawReader } from '../db/direct-reads.js';
 import { OrmaiError } from '../errors.js';
 import { observabilityPlugin } from '../observability/graphql-plugin.js';
 import type { OrmaiMetrics } from '../observability/metrics.js';
@@ -153,6 +154,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const scopedPrisma = scopedPrismaClient(
     roleTimeouts ? statementTimeoutClient(runtime.prisma) : runtime.prisma,
   );
+  // a compiled read's one statement: on the driver adapter past Prisma where the runtime has one
+  const rawScoped = scopedPrisma as unknown as RawReader;
+  const compiledReader = runtime.directReads?.reader(rawScoped) ?? rawScoped;
   // a model named like one of ormai's own types is refused at start, not at its first request
   assertNoNameCollisions(namesServedBy(engine.forRoles(engine.declaredRoles)), options.naming);
 
@@ -458,6 +462,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             compiledReadPlugin({
               policyFor,
               connectionTimeoutMs: roleTimeouts ? connectionTimeoutMs : 0,
+              reader: compiledReader,
               ...(options.naming ? { naming: options.naming } : {}),
             }),
           ]),

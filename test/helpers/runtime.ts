@@ -64,7 +64,7 @@ export interface TestApp {
   gateway: Gateway;
   /** With `audit: true`: the log and its sinks. */
   audit?: { log: AuditLog; sql: SqlAuditSink; jsonl: JsonlAuditSink; memory: MemoryAuditSink };
-  /** SQL statements Prisma ran since the last `statements.length = 0`. */
+  /** SQL statements sent (by Prisma, or a compiled read's own) since the last `statements.length = 0`. */
   statements: string[];
   /** Raw SQL on the same database, the ground truth tests compare with. */
   sql<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
@@ -133,7 +133,7 @@ export function useTestApp(kind: DatabaseKind, testOptions: TestAppOptions = {})
       options,
     );
     const statements: string[] = [];
-    runtime.prisma.$on('query', (event) => statements.push(event.query));
+    runtime.onQuery((event) => statements.push(event.query));
     let audit: TestApp['audit'];
     if (testOptions.audit) {
       const dir = mkdtempSync(join(tmpdir(), 'ormai-audit-'));
