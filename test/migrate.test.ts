@@ -73,4 +73,10 @@ describe('traceIdFrom', () => {
       expect(id).not.toBe('00000000000000000000000000000000');
     }
   });
+
+  it('makes a new id each time, from a UUID’s random bits', () => {
+    const ids = new Set(Array.from({ length: 5000 }, () => traceIdFrom(null)));
+    expect(ids.size).toBe(5000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+  });
 });
