@@ -48,7 +48,7 @@ export interface RuntimeOptions {
   hashKey?: string | undefined;
   /** Role sets kept compiled, each with its schema (`server.roleSetCacheSize`, default 100). */
   roleSetCacheSize?: number | undefined;
-  /** Emit Prisma query events (tests count statements with them). */
+  /** Emit query events: Prisma's, and `onQuery` (tests and the bench count statements with it). */
   logQueries?: boolean;
   log?: (line: string) => void;
 }
@@ -70,9 +70,7 @@ export interface Runtime {
    * present when ormai built the client over the database it opened.
    */
   directReads?: Pick<DirectReads, 'reader'>;
-  /**
-   * With `logQueries`: each statement sent, by Prisma (its query events) or by `directReads`.
-   */
+  /** With `logQueries`: each statement sent, by Prisma (its query events) or by `directReads`. */
   onQuery(listener: (event: StatementEvent) => void): void;
   close(): Promise<void>;
 }
@@ -234,7 +232,10 @@ async function migrateAll(
   return result;
 }
 
-/** The database's driver adapter with ormai's wrappers; the planner budget outermost: its EXPLAIN gets a span of its own. */
+/**
+ * The database's driver adapter with ormai's wrappers; the planner budget outermost: its EXPLAIN
+ * gets a span of its own.
+ */
 function ormaiAdapter(adapter: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
   return plannerBudgetAdapter(tracedSqlAdapter(adapter));
 }
