@@ -216,6 +216,34 @@ describe.each(DATABASE_KINDS)('audit records name the version and digest on %s',
     expect(verifyChain(await tableRecords())).toMatchObject({ ok: true });
   });
 
+  it('GraphQL: a read of data alone is serialised once: the body is its JSON, the digest that JSON’s', async () => {
+    const document =
+      '{ orders(first: 20) { nodes { id status customer { name } items { quantity product { name } } } } }';
+    const principal = { tenantId: 2, roles: ['agent'] };
+    const headers = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await app.token(principal)}`,
+    };
+    const response = await app.gateway.fetch('http://test/graphql', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: document }),
+    });
+    const body = await response.text();
+    const data = JSON.parse(body).data;
+    expect(data.orders.nodes).toHaveLength(20);
+    // exactly what JSON.stringify writes of the result, as yoga's own serialisation would
+    expect(body).toBe(JSON.stringify({ data }));
+    await app.audit!.log.flush();
+    const [record] = await app.sql<{ result_digest: string; row_count: number }>(
+      `SELECT result_digest, row_count FROM ${app.runtime.tables.auditLog} ORDER BY id DESC LIMIT 1`,
+    );
+    expect(record!.result_digest).toBe(resultDigest(data));
+    expect(record!.result_digest).toBe(
+      createHash('sha256').update(body.slice('{"data":'.length, -1)).digest('hex'),
+    );
+  });
+
   it('MCP: the digest of the tool result structuredContent; an error result has none', async () => {
     const mcp = await connectMcp(app, { roles: ['agent'] });
     try {

@@ -1,6 +1,6 @@
 import type { CompiledPolicy } from '../policy/compile-policy.js';
 import type { Principal } from '../policy/principal.js';
-import { type AuditEntry, resultDigest, sanitizeInputs } from './record.js';
+import { type AuditEntry, digestOfJson, resultDigest, sanitizeInputs } from './record.js';
 
 /**
  * The decisions of each role set's policy, by the models a call touched: the same for every call
@@ -81,6 +81,8 @@ export interface CallFacts {
    * surface passes); absent when it returned nothing to digest.
    */
   result?: unknown;
+  /** `JSON.stringify(result)`, where the caller wrote it already: digested instead of `result`. */
+  resultJson?: string;
 }
 
 /** The audit entry of one call, inputs sanitized. */
@@ -109,6 +111,11 @@ export function entryFor(facts: CallFacts): AuditEntry {
     after: null,
     approval_id: facts.approvalId ?? null,
     policy_version: facts.policyVersion ?? facts.policy?.version ?? null,
-    result_digest: 'result' in facts ? resultDigest(facts.result) : null,
+    result_digest:
+      facts.resultJson !== undefined
+        ? digestOfJson(facts.resultJson)
+        : 'result' in facts
+          ? resultDigest(facts.result)
+          : null,
   };
 }

@@ -112,6 +112,11 @@ export function resultDigest(value: unknown): string {
   return sha256(json ?? canonicalJson(value));
 }
 
+/** `resultDigest` of a value whose `JSON.stringify` the caller has already (the response's). */
+export function digestOfJson(json: string): string {
+  return sha256(json);
+}
+
 /**
  * Whether a recorded digest is this result's: as `resultDigest` has it, or as earlier versions
  * recorded it (sha256 of the canonical JSON, keys sorted).

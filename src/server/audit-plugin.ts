@@ -98,7 +98,7 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
               }
             : null,
           rowCount: single.data ? rowsIn(single.data) : null,
-          result: single.data ?? null,
+          ...resultOf(single),
           policyVersion: policy?.version ?? options.policyVersion(),
           durationMs: performance.now() - known.started,
           errorCode:
@@ -124,6 +124,36 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
       }
     },
   };
+}
+
+/**
+ * What the record digests of a result. A result of data alone (no errors, no extensions) is
+ * written to JSON once: the digest is taken of that JSON, and yoga sends the same text as the
+ * response body (it serialises a result with the result's own `stringify` where it has one), so
+ * a large read is not serialised twice. Any change to the result after this (a later plugin's new
+ * result object, other keys, other data) gets yoga's own serialisation.
+ */
+function resultOf(single: { data?: Record<string, unknown> | null }): {
+  result?: unknown;
+  resultJson?: string;
+} {
+  const data = single.data;
+  if (!data || Object.keys(single).length !== 1) return { result: data ?? null };
+  let json: string;
+  try {
+    json = JSON.stringify(data);
+  } catch {
+    return { result: data };
+  }
+  const body = `{"data":${json}}`;
+  Object.defineProperty(single, 'stringify', {
+    configurable: true,
+    value: (result: { data?: unknown }) =>
+      result === single && result.data === data && Object.keys(result).length === 1
+        ? body
+        : JSON.stringify(result),
+  });
+  return { resultJson: json };
 }
 
 /**
