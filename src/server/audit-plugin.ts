@@ -130,8 +130,9 @@ export function auditPlugin(options: AuditPluginOptions): Plugin {
  * What the record digests of a result. A result of data alone (no errors, no extensions) is
  * written to JSON once: the digest is taken of that JSON, and yoga sends the same text as the
  * response body (it serialises a result with the result's own `stringify` where it has one), so
- * a large read is not serialised twice. Any change to the result after this (a later plugin's new
- * result object, other keys, other data) gets yoga's own serialisation.
+ * a large read is not serialised twice. A later plugin that sets a new result object, adds a key
+ * or replaces `data` gets yoga's own serialisation (none of the gateway's plugins after this one
+ * changes a result of data alone).
  */
 function resultOf(single: { data?: Record<string, unknown> | null }): {
   result?: unknown;

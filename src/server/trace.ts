@@ -14,6 +14,6 @@ export function traceIdFrom(traceparent: string | null | undefined): string {
  * W3C's random trace-id flag asks). Node draws UUIDs from a cached entropy pool; `randomBytes(16)`
  * asks the system each time, a twentieth of a small request's CPU.
  */
-export function newTraceId(): string {
+function newTraceId(): string {
   return randomUUID().replaceAll('-', '');
 }
