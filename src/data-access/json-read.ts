@@ -65,9 +65,6 @@ export type GroupValue =
   | { key: string; constant: string | null }
   | { key: string; field: string; of: 'key' | 'sum' | 'min' | 'max' };
 
-/** What runs the statement: the runtime's driver adapter (db/direct-reads.ts) or the scoped client. */
-export type RawSqlClient = RawReader;
-
 export interface JsonStatement {
   text: string;
   values: unknown[];
@@ -89,14 +86,13 @@ export function jsonReadStatement(read: JsonRead): JsonStatement | null {
 }
 
 /**
- * The rows of a `jsonReadStatement` (an array, ordered, at most its `take`). Under a role set with
- * a planner budget the statement is planned first, as a model operation's are (planner-budget.ts):
- * an estimate over the lowest limit of the models it reads refuses it before it runs.
+ * The rows of a `jsonReadStatement` (an array, ordered, at most its `take`), read by `client`: the
+ * runtime's driver adapter (db/direct-reads.ts) or the request's scoped Prisma client. Under a role
+ * set with a planner budget the statement is planned first, as a model operation's are
+ * (planner-budget.ts): an estimate over the lowest limit of the models it reads refuses it before
+ * it runs.
  */
-export async function runJsonRead(
-  client: RawSqlClient,
-  statement: JsonStatement,
-): Promise<unknown[]> {
+export async function runJsonRead(client: RawReader, statement: JsonStatement): Promise<unknown[]> {
   const run = async () => {
     const [row] = await client.$queryRawUnsafe<{ rows: string }>(
       statement.text,

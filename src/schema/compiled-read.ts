@@ -22,9 +22,9 @@ import {
   type JsonStatement,
   jsonGroupsStatement,
   jsonReadStatement,
-  type RawSqlClient,
   runJsonRead,
 } from '../data-access/json-read.js';
+import type { RawReader } from '../db/direct-reads.js';
 import type { CompiledModel, CompiledPolicy } from '../policy/compile-policy.js';
 import { type Redaction, redact } from '../policy/redaction.js';
 import { listTake } from './budget-rules.js';
@@ -530,7 +530,7 @@ export async function answerOperation(
   plan: OperationPlan,
   variables: Record<string, unknown> | null | undefined,
   context: OrmaiContext,
-  reader: RawSqlClient,
+  reader: RawReader,
 ): Promise<ExecutionResult | null> {
   if (plan.complexity === null) {
     const complexity = complexityOf(plan.schema, plan.document, variables ?? {});
