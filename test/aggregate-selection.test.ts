@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DATABASE_KINDS_AND_READ_PATHS,
+  ORDER_GROUPS_BY_STATUS,
   orderGroupsByStatus,
   query,
   useTestApp,
@@ -30,9 +31,7 @@ describe.each(DATABASE_KINDS_AND_READ_PATHS)(
     };
 
     it('a groupBy with count and one sum sends those two aggregates', async () => {
-      const { data, statement } = await lastStatement(
-        '{ ordersGroupBy(by: [status]) { key { status } count sum { totalCents } } }',
-      );
+      const { data, statement } = await lastStatement(ORDER_GROUPS_BY_STATUS);
       expect(aggregateCalls(statement).sort()).toEqual(['COUNT(', 'SUM(']);
       expect(data.ordersGroupBy).toEqual(await orderGroupsByStatus(app, 2));
     });

@@ -9,7 +9,13 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { directReads, type RawReader } from '../src/db/direct-reads.js';
-import { DATABASE_KINDS, orderGroupsByStatus, query, useTestApp } from './helpers/runtime.js';
+import {
+  DATABASE_KINDS,
+  ORDER_GROUPS_BY_STATUS,
+  orderGroupsByStatus,
+  query,
+  useTestApp,
+} from './helpers/runtime.js';
 
 describe.each(DATABASE_KINDS)('compiled reads on the driver adapter, %s', (kind) => {
   const app = useTestApp(kind);
@@ -28,11 +34,7 @@ describe.each(DATABASE_KINDS)('compiled reads on the driver adapter, %s', (kind)
     for (const tenantId of [1, 2]) {
       prismaEvents.length = 0;
       app.statements.length = 0;
-      const data = await query(
-        app,
-        { tenantId, roles: ['agent'] },
-        '{ ordersGroupBy(by: [status]) { key { status } count sum { totalCents } } }',
-      );
+      const data = await query(app, { tenantId, roles: ['agent'] }, ORDER_GROUPS_BY_STATUS);
       expect(data.ordersGroupBy).toEqual(await orderGroupsByStatus(app, tenantId));
       expect(app.statements).toHaveLength(1);
       expect(app.statements[0]).toMatch(/^SELECT \(SELECT coalesce\(json_agg\(/);

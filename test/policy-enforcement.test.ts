@@ -2,7 +2,14 @@
 // orders everywhere), role unions, per-role schemas, tenant-scope violations, aggregates, views and
 // describeSchema.
 import { describe, expect, it } from 'vitest';
-import { DATABASE_KINDS, ids, orderGroupsByStatus, query, useTestApp } from './helpers/runtime.js';
+import {
+  DATABASE_KINDS,
+  ids,
+  ORDER_GROUPS_BY_STATUS,
+  orderGroupsByStatus,
+  query,
+  useTestApp,
+} from './helpers/runtime.js';
 
 const SALES = { sub: '6', tenantId: 1, roles: ['sales'] };
 
@@ -146,11 +153,7 @@ describe.each(DATABASE_KINDS)('policy enforcement on %s', (kind) => {
   });
 
   it('groupBy equals SQL GROUP BY, capped by the row budget', async () => {
-    const data = await query(
-      app,
-      { tenantId: 3 },
-      '{ ordersGroupBy(by: [status]) { key { status } count sum { totalCents } } }',
-    );
+    const data = await query(app, { tenantId: 3 }, ORDER_GROUPS_BY_STATUS);
     expect(data.ordersGroupBy).toEqual(await orderGroupsByStatus(app, 3));
     const { body } = await app.graphql(
       { tenantId: 3 },

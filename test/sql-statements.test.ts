@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DATABASE_KINDS_AND_READ_PATHS,
+  ORDER_GROUPS_BY_STATUS,
   orderGroupsByStatus,
   query,
   useTestApp,
@@ -68,11 +69,7 @@ describe.each(DATABASE_KINDS_AND_READ_PATHS)(
 
     it("orders grouped by status (Q3): 1 statement, tenant-scoped, its groups the database's", async () => {
       app.statements.length = 0;
-      const data = await query(
-        app,
-        { tenantId: 2 },
-        '{ ordersGroupBy(by: [status]) { key { status } count sum { totalCents } } }',
-      );
+      const data = await query(app, { tenantId: 2 }, ORDER_GROUPS_BY_STATUS);
       const statements = [...app.statements];
       expect(statements).toHaveLength(1);
       expectTenantScoped(statements[0]!);

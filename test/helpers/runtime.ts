@@ -37,10 +37,11 @@ export const DATABASE_KINDS_AND_READ_PATHS = DATABASE_KINDS.flatMap(
     ] as const,
 );
 
-/**
- * The saas example's `ordersGroupBy(by: [status]) { key { status } count sum { totalCents } }`
- * for one tenant, as SQL computes it over the tenant's live orders.
- */
+/** The saas example's orders grouped by status (the bench's Q3); `orderGroupsByStatus` is its truth. */
+export const ORDER_GROUPS_BY_STATUS =
+  '{ ordersGroupBy(by: [status]) { key { status } count sum { totalCents } } }';
+
+/** `ORDER_GROUPS_BY_STATUS` for one tenant, as SQL computes it over the tenant's live orders. */
 export async function orderGroupsByStatus(app: TestApp, tenantId: number) {
   const rows = await app.sql<{ status: string; n: number; s: number }>(
     `SELECT status, count(*)::int AS n, sum("totalCents")::float AS s FROM "Order"
